@@ -1,0 +1,5 @@
+import sys
+
+from backrep.cli import main
+
+sys.exit(main())

@@ -1,0 +1,96 @@
+"""What the engine reports: events as they happen and the state between them.
+
+Times are in the samples' own clock (``t_s``), so replay reports times in the recording's time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Phase = Literal["reference", "ready"]
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A finished hold: from the thigh settling at the far end to it starting back."""
+
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    def as_dict(self) -> dict:
+        return {
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened at ``t_s``.
+
+    kind:
+      ``reference_done``: the reference pose was taken; counting starts.
+      ``rep_started``: the thigh left its resting pose on what may become a rep.
+      ``rep_counted``: a rep came back; ``rep`` is the running count.
+      ``hold_started``: the thigh settled at the far end.
+      ``hold_ended``: it started back; ``hold`` has the span.
+    """
+
+    kind: Literal["reference_done", "rep_started", "rep_counted", "hold_started", "hold_ended"]
+    t_s: float
+    rep: int = 0
+    hold: Hold | None = None
+
+    def as_dict(self) -> dict:
+        out = {"kind": self.kind, "t_s": round(self.t_s, 3)}
+        if self.kind == "rep_counted":
+            out["rep"] = self.rep
+        if self.hold is not None:
+            out["hold"] = self.hold.as_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class EngineState:
+    """A snapshot for the dashboard and the API: everything is a plain value."""
+
+    exercise: str
+    phase: Phase
+    #: 0..1 while the reference pose is being taken.
+    reference_progress: float
+    reps: int
+    holds: tuple[Hold, ...]
+    hold_active: bool
+    hold_elapsed_s: float
+    hold_target_s: float
+    #: Thigh inclination, degrees, 0 = flat; None before the reference pose is taken.
+    angle_deg: float | None
+    t_s: float | None
+    rate_hz: float | None
+    samples: int
+    lost_samples: int
+    flags: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "exercise": self.exercise,
+            "phase": self.phase,
+            "reference_progress": round(self.reference_progress, 3),
+            "reps": self.reps,
+            "holds": [hold.as_dict() for hold in self.holds],
+            "hold": {
+                "active": self.hold_active,
+                "elapsed_s": round(self.hold_elapsed_s, 2),
+                "target_s": self.hold_target_s,
+            },
+            "angle_deg": None if self.angle_deg is None else round(self.angle_deg, 2),
+            "t_s": None if self.t_s is None else round(self.t_s, 3),
+            "rate_hz": None if self.rate_hz is None else round(self.rate_hz, 2),
+            "samples": self.samples,
+            "lost_samples": self.lost_samples,
+        }

@@ -1,0 +1,81 @@
+"""The exercise catalogue, loaded from ``exercises.toml`` beside this file.
+
+Exercises are data so that a physiotherapist's new exercise is a new table in the TOML file,
+not new code: the streaming engine reads only these fields.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal
+
+HeldEnd = Literal["none", "far"]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise as the engine needs it.
+
+    Angles are thigh inclination in degrees (0 = flat, positive = knee toward the chest).
+    """
+
+    id: str
+    name: str
+    description: str
+    dose: str
+    reps_per_set: int
+    #: +1: a rep moves the thigh up from its resting pose; -1: down; 0: either way.
+    direction: int
+    #: The usual size of a rep, from the resting pose to the far end, in degrees (low, high).
+    excursion_deg: tuple[float, float]
+    #: Seconds a hold at the far end should last; 0 when the exercise has no target.
+    hold_target_s: float = 0.0
+    #: "far": pauses at the far end of a rep are holds to time; "none": they are not.
+    held_end: HeldEnd = "none"
+    #: Inclination range of a start pose reached by a one-way move that is not a rep.
+    start_pose_deg: tuple[float, float] | None = None
+    in_programme: bool = True
+    advanced: bool = False
+    note: str = ""
+
+    @property
+    def times_holds(self) -> bool:
+        return self.held_end == "far"
+
+
+def _exercise_from_table(exercise_id: str, table: dict) -> Exercise:
+    fields = dict(table)
+    fields["excursion_deg"] = tuple(float(v) for v in fields["excursion_deg"])
+    if "start_pose_deg" in fields:
+        fields["start_pose_deg"] = tuple(float(v) for v in fields["start_pose_deg"])
+    exercise = Exercise(id=exercise_id, **fields)
+    if exercise.direction not in (-1, 0, 1):
+        raise ValueError(f"exercise {exercise_id}: direction must be -1, 0 or 1")
+    if exercise.held_end not in ("none", "far"):
+        raise ValueError(f"exercise {exercise_id}: held_end must be 'none' or 'far'")
+    low, high = exercise.excursion_deg
+    if not 0 < low <= high:
+        raise ValueError(f"exercise {exercise_id}: excursion_deg must be 0 < low <= high")
+    return exercise
+
+
+def load_catalogue(toml_text: str | None = None) -> dict[str, Exercise]:
+    """Return every exercise by id, from ``toml_text`` or the bundled catalogue."""
+    if toml_text is None:
+        toml_text = resources.files(__package__).joinpath("exercises.toml").read_text("utf-8")
+    tables = tomllib.loads(toml_text)
+    return {exercise_id: _exercise_from_table(exercise_id, table) for exercise_id, table in tables.items()}
+
+
+CATALOGUE: dict[str, Exercise] = load_catalogue()
+EXERCISE_IDS: tuple[str, ...] = tuple(CATALOGUE)
+
+
+def get_exercise(exercise_id: str) -> Exercise:
+    """Return the exercise called ``exercise_id``; ValueError names the known ones if absent."""
+    try:
+        return CATALOGUE[exercise_id]
+    except KeyError:
+        known = ", ".join(EXERCISE_IDS)
+        raise ValueError(f"unknown exercise {exercise_id!r} (known: {known})") from None
