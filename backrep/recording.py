@@ -40,6 +40,7 @@ SIGNATURE_KEY = "backrep-recording"
 #: A line longer than this is not a sample row; reading stops there instead of filling memory.
 _MAX_LINE_BYTES = 64 * 1024
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_METADATA_KEY = re.compile(r"[A-Za-z0-9_.-]+")
 _NON_FINITE_WORDS = {"nan", "inf", "infinity"}
 _OTHER_DELIMITERS = ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"))
 
@@ -232,8 +233,21 @@ def _checked_header(path: str, text: str, line_no: int) -> int:
     raise InputFileError(path, f"wrong header row: expected '{HEADER}', found {_shown(text)}", line_no)
 
 
+def _refuse_binary(path: str, f) -> None:
+    """Say "binary" for a file whose start holds NUL bytes, rather than its first odd byte."""
+    try:
+        start = f.read(8192)
+        f.seek(0)
+    except OSError:
+        return  # reading line by line reports it with its line number
+    if b"\0" in start:
+        line_no = start.count(b"\n", 0, start.index(b"\0")) + 1
+        raise InputFileError(path, "contains NUL bytes: a binary file, not a CSV recording", line_no)
+
+
 def _read_head(path: str) -> _Head:
     with _open_for_reading(path) as f:
+        _refuse_binary(path, f)
         metadata: dict[str, str] = {}
         line_no = 0
         while True:
@@ -432,10 +446,10 @@ class RecordingWriter:
                 if value != str(FORMAT_VERSION):
                     raise ValueError(f"this writer writes recording format {FORMAT_VERSION}, not {value!r}")
                 continue
-            if not key or ":" in key or "#" in key or any(c.isspace() for c in key):
-                raise ValueError(f"metadata key {key!r} must be non-empty, without ':', '#' or spaces")
-            if "\n" in value or "\r" in value:
-                raise ValueError(f"metadata value for {key!r} must be one line")
+            if not _METADATA_KEY.fullmatch(key):
+                raise ValueError(f"metadata key {key!r} must be letters, digits, '_', '-' or '.'")
+            if any(c in value for c in "\n\r\0"):
+                raise ValueError(f"metadata value for {key!r} must be one line without NUL characters")
             head.append(f"# {key}: {value.strip()}")
         head.append(HEADER)
         self._file = open(self.path, "wb", buffering=0)
@@ -484,7 +498,8 @@ class RecordingWriter:
         self._last_t_s = float(written_t_s[-1])
         if self._synced_t_s is None:
             self._synced_t_s = float(written_t_s[0])
-        if self._last_t_s - self._synced_t_s >= self.sync_every_s:
+        # 1 µs of slack: the clock is written to 1 µs, and 2.09 - 1.09 is 0.9999999999999998
+        if self._last_t_s - self._synced_t_s >= self.sync_every_s - 1e-6:
             self._sync()
             self._synced_t_s = self._last_t_s
 
