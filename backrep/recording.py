@@ -192,7 +192,7 @@ def _check_signature(path: str, text: str) -> None:
             1,
         )
     raise InputFileError(
-        path, f"unknown recording format version {value!r}; this backrep reads version {FORMAT_VERSION}", 1
+        path, f"unknown recording format version {_shown(value)}; this backrep reads version {FORMAT_VERSION}", 1
     )
 
 
@@ -312,12 +312,12 @@ def _row_values(path: str, text: str, line_no: int, n_columns: int) -> list[floa
     for name, field_text in zip(COLUMNS, fields):
         stripped = field_text.strip()
         if stripped.lower().lstrip("+-") in _NON_FINITE_WORDS:
-            raise InputFileError(path, f"{name} is {stripped!r}: not a finite number", line_no)
+            raise InputFileError(path, f"{name} is {_shown(stripped)}: not a finite number", line_no)
         if not _NUMBER.fullmatch(stripped):
             raise InputFileError(path, f"{name} is not a number: {_shown(stripped)}", line_no)
         value = float(stripped)
         if not math.isfinite(value):
-            raise InputFileError(path, f"{name} is {stripped!r}: not a finite number", line_no)
+            raise InputFileError(path, f"{name} is {_shown(stripped)}: not a finite number", line_no)
         values.append(value)
     return values
 
@@ -354,7 +354,7 @@ def _block_values(path: str, lines: list[bytes], first_line: int, n_columns: int
     if not finite.all():
         row, column = np.argwhere(~finite)[0]
         shown = lines[row].decode("utf-8").split(",")[column].strip()
-        raise InputFileError(path, f"{COLUMNS[column]} is {shown!r}: not a finite number", first_line + int(row))
+        raise InputFileError(path, f"{COLUMNS[column]} is {_shown(shown)}: not a finite number", first_line + int(row))
     return values
 
 
@@ -457,6 +457,7 @@ class RecordingWriter:
         self._last_t_s: float | None = None
         self._synced_t_s: float | None = None
         self._closed = False
+        self._directory_synced = False
         self._write_all(("\n".join(head) + "\n").encode("utf-8"))
 
     def __enter__(self) -> RecordingWriter:
@@ -517,11 +518,27 @@ class RecordingWriter:
         self._write_all(b"".join(self._pending))
         self._pending.clear()
         os.fsync(self._file.fileno())
+        if not self._directory_synced:
+            _fsync_directory_of(self.path)  # so a new file's name survives the pulled plug too
+            self._directory_synced = True
 
     def _write_all(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
             view = view[self._file.write(view):]
+
+
+def _fsync_directory_of(path: str) -> None:
+    try:
+        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    except OSError:
+        return  # not every platform or file system lets a directory be opened
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_recording(path: str | os.PathLike, recording: Recording) -> None:

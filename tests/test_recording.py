@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -338,7 +339,13 @@ def test_a_mutated_file_is_refused_or_read_whole_never_half_read(tmp_path, mutat
 def test_the_writer_makes_each_second_of_samples_readable_before_close(tmp_path, monkeypatch):
     synced = []
     real_fsync = os.fsync
-    monkeypatch.setattr(recording_module.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+
+    def counting_fsync(fd):
+        if stat.S_ISREG(os.fstat(fd).st_mode):  # the recording, not its directory
+            synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(recording_module.os, "fsync", counting_fsync)
     path = str(tmp_path / "live.csv")
     t_s, accel_g, gyro_dps = _arrays(351)  # 3.5 s at 100 Hz
     writer = RecordingWriter(path, {"rate_hz": 100})
