@@ -1,0 +1,126 @@
+"""The live state hub between the sensor loop and the web: latest state plus a fan-out of events.
+
+The sensor loop calls ``publish``/``set_state``; those never block. Each SSE client owns a
+bounded queue: when a client cannot keep up its queue fills, and the client is dropped (its
+stream ends, the browser reconnects with ``Last-Event-ID``), never the sensor loop. A short ring
+of recent messages is replayed to a reconnecting client so it misses nothing that happened
+while it was away, as long as it comes back within the ring's span.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import queue
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+from web.sse import format_json_event
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Listener:
+    """One SSE client: its bounded queue of framed messages, and whether it was dropped."""
+
+    queue: "queue.Queue[str | None]"
+    dropped: bool = False
+    delivered: int = 0
+    name: str = field(default="")
+
+
+class LiveHub:
+    """Latest state, event ids, the replay ring and the listeners; safe to use from any thread."""
+
+    def __init__(self, ring_size: int = 128, queue_size: int = 64, max_listeners: int = 8) -> None:
+        self._lock = threading.Lock()
+        self._next_id = 1
+        self._ring: deque[tuple[int, str]] = deque(maxlen=ring_size)
+        self._listeners: set[Listener] = set()
+        self._queue_size = queue_size
+        self.max_listeners = max_listeners
+        self._state: dict = {}
+        self.dropped_total = 0
+
+    # -- the sensor loop's side -------------------------------------------------------------
+    def publish(self, event: str, payload: dict) -> int:
+        """Frame ``payload`` as SSE event ``event`` with the next id and offer it to everyone."""
+        with self._lock:
+            event_id = self._next_id
+            self._next_id += 1
+            message = format_json_event(payload, event=event, id=event_id)
+            self._ring.append((event_id, message))
+            for listener in list(self._listeners):
+                self._offer(listener, message)
+            if event == "state":
+                self._state = payload
+        return event_id
+
+    def set_state(self, state: dict) -> int:
+        """Replace the latest state and push it as a ``state`` event."""
+        return self.publish("state", state)
+
+    def _offer(self, listener: Listener, message: str) -> None:
+        try:
+            listener.queue.put_nowait(message)
+        except queue.Full:
+            # The client is too slow: drop it rather than wait. Its generator sees the flag.
+            listener.dropped = True
+            self._listeners.discard(listener)
+            self.dropped_total += 1
+            log.warning("dropped a slow live client %s (queue of %d full)", listener.name, self._queue_size)
+
+    # -- the web's side ---------------------------------------------------------------------
+    def state(self) -> dict:
+        """A copy of the latest state (so a request cannot change the hub's)."""
+        with self._lock:
+            return copy.deepcopy(self._state)
+
+    @property
+    def last_event_id(self) -> int:
+        with self._lock:
+            return self._next_id - 1
+
+    @property
+    def listener_count(self) -> int:
+        with self._lock:
+            return len(self._listeners)
+
+    def subscribe(self, last_event_id: int | None = None, name: str = "") -> Listener | None:
+        """Register a client; None if ``max_listeners`` are already connected.
+
+        A client that says where it left off gets the ring's later messages; one that is new, or
+        whose last id has already left the ring, gets the current state first.
+        """
+        with self._lock:
+            if len(self._listeners) >= self.max_listeners:
+                return None
+            listener = Listener(queue.Queue(maxsize=self._queue_size), name=name)
+            oldest = self._ring[0][0] if self._ring else self._next_id
+            if last_event_id is not None and oldest <= last_event_id + 1 <= self._next_id:
+                backlog = [message for event_id, message in self._ring if event_id > last_event_id]
+            else:
+                backlog = []
+                if self._state:
+                    # Re-send the current state under the latest id, so ids stay increasing.
+                    backlog.append(format_json_event(self._state, event="state", id=self._next_id - 1))
+            for message in backlog[-self._queue_size:]:
+                listener.queue.put_nowait(message)
+            self._listeners.add(listener)
+            return listener
+
+    def unsubscribe(self, listener: Listener) -> None:
+        with self._lock:
+            self._listeners.discard(listener)
+
+    def close_all(self) -> None:
+        """End every stream now (shutting down): each generator sees the flag or the None."""
+        with self._lock:
+            listeners, self._listeners = self._listeners, set()
+        for listener in listeners:
+            listener.dropped = True
+            try:
+                listener.queue.put_nowait(None)
+            except queue.Full:
+                pass

@@ -1,0 +1,174 @@
+"""``backrep serve``: the sensor loop, the live hub, the store and the dashboard in one process.
+
+Shutdown is bounded: SIGTERM or SIGINT ends every live stream, stops the loop (which closes the
+open set), and gives the web workers one second, well inside systemd's and the tests' five.
+"""
+from __future__ import annotations
+
+import logging
+import logging.config
+import signal
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+
+from backrep.config import Config, load_config, logging_config
+from backrep.errors import BackrepError, InputFileError, UsageError
+from backrep.live import LiveHub
+from backrep.sd_notify import Notifier, watchdog_interval_s
+from backrep.service import LEGS, ScriptedSource, Segment, SensorSource, Service, programme
+from backrep.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class SensorUnavailable(BackrepError, OSError):
+    """The sensor could not be opened; the message says what the bridge found."""
+
+
+def _check_exercise(exercise_id: str) -> None:
+    from signal_processing import CATALOGUE
+
+    if exercise_id not in CATALOGUE:
+        raise UsageError(f"unknown exercise {exercise_id!r} (known: {', '.join(CATALOGUE)})")
+
+
+def demo_segments(search: list[Path] | None = None) -> list[Segment]:
+    """The bundled demo recordings (``backrep/demo/*.csv``), one per exercise in programme order.
+
+    Falls back to ``recordings/*.csv`` in the working directory when nothing is bundled.
+    """
+    from backrep.recording import read_labels
+    from signal_processing import CATALOGUE
+
+    if search is None:
+        search = [Path(str(resources.files("backrep").joinpath("demo"))), Path("recordings")]
+    order = [ex_id for ex_id, ex in CATALOGUE.items() if ex.in_programme]
+    for folder in search:
+        found: dict[str, Segment] = {}
+        for path in sorted(folder.glob("*.csv")):
+            labels = read_labels(path)
+            exercise = labels.exercise if labels else next((e for e in order if path.name.startswith(e)), None)
+            if exercise in order and exercise not in found:
+                leg = (labels.side if labels else None) or LEGS[len(found) % 2]
+                found[exercise] = Segment(path, exercise, leg)
+        if found:
+            return [found[e] for e in order if e in found]
+    raise InputFileError(" or ".join(str(p) for p in search), "no demo recordings (*.csv) found")
+
+
+def build_source(args, config: Config):
+    if args.demo and args.replay:
+        raise UsageError("--demo and --replay cannot be used together")
+    if args.replay:
+        if not args.exercise:
+            raise UsageError("--replay needs --exercise ID")
+        _check_exercise(args.exercise)
+        from backrep.recording import read_labels, read_recording
+
+        recording = read_recording(args.replay)  # InputFileError names the file and line
+        labels = read_labels(args.replay)
+        leg = (labels.side if labels else None) or recording.metadata.get("side") or "right"
+        leg = leg if leg in LEGS else "right"
+        return ScriptedSource([Segment(Path(args.replay), args.exercise, leg)], speed=args.speed,
+                              mode="replay", reader=lambda _path: recording)
+    if args.exercise:
+        raise UsageError("--exercise only goes with --replay")
+    if args.demo:
+        speed = args.speed if args.speed != 1.0 else config.demo.speed
+        return ScriptedSource(demo_segments(), speed=speed, cycle=True, pause_s=config.demo.pause_s, mode="demo")
+    try:
+        return SensorSource.open(config.sensor.bus, config.sensor.address, config.sensor.rate_hz)
+    except (OSError, LookupError, ValueError, ImportError) as exc:
+        raise SensorUnavailable(f"cannot open the sensor on I2C bus {config.sensor.bus}: {exc} "
+                                "(try `backrep doctor`, or `backrep serve --demo`)") from None
+
+
+def _apply_overrides(config: Config, args) -> Config:
+    from dataclasses import replace
+
+    server = config.server
+    if args.host is not None:
+        server = replace(server, host=args.host)
+    if args.port is not None:
+        server = replace(server, port=args.port)
+    return replace(config, server=server, data_dir=args.data_dir or config.data_dir)
+
+
+def run(args) -> int:
+    config = _apply_overrides(load_config(args.config, required=args.config is not None), args)
+    logging.config.dictConfig(logging_config(config.log_level))
+    source = build_source(args, config)
+
+    data_dir = config.resolved_data_dir()
+    try:
+        store = Store.in_dir(data_dir)
+    except OSError as exc:
+        raise InputFileError(str(data_dir), f"cannot use as the data directory: {exc}") from None
+    except Exception as exc:  # sqlite3.Error: a damaged or foreign file
+        raise InputFileError(str(data_dir / Store.FILENAME), f"cannot open the history: {exc}") from None
+    interrupted = store.recover_interrupted(time.time())
+    if interrupted:
+        log.warning("marked %d set(s) left open by a crash as interrupted: %s", len(interrupted), interrupted)
+
+    server_config = config.server
+    hub = LiveHub(ring_size=server_config.replay_ring, queue_size=server_config.client_queue,
+                  max_listeners=server_config.max_streams)
+    service = Service(source, hub, store, state_interval_s=server_config.state_interval_s)
+
+    from web import create_app
+
+    app = create_app({"HEARTBEAT_S": server_config.heartbeat_s}, live=hub, store=store, controller=service,
+                     programme=programme())
+    import waitress
+
+    try:
+        server = waitress.create_server(app, host=server_config.host, port=server_config.port,
+                                        threads=server_config.threads, ident="backrep",
+                                        channel_timeout=max(30, 4 * server_config.heartbeat_s))
+    except OSError as exc:
+        source.close()
+        raise UsageError(f"cannot listen on {server_config.host}:{server_config.port}: "
+                         f"{exc.strerror or exc}") from None
+
+    stop = threading.Event()
+
+    def on_signal(signum, _frame):
+        log.info("%s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    service.start()
+    web_thread = threading.Thread(target=server.run, name="waitress", daemon=True)
+    web_thread.start()
+    notifier = Notifier.from_env()
+    port = getattr(server, "effective_port", server_config.port)
+    log.info("serving the dashboard on http://%s:%s/ (%s, data in %s, %d web threads)",
+             server_config.host, port, service.mode, data_dir, server_config.threads)
+    notifier.notify("READY=1", f"STATUS=serving on port {port} ({service.mode})")
+
+    watchdog_s = watchdog_interval_s()
+    ping_s = watchdog_s / 2 if watchdog_s else 1.0
+    last_progress = -1
+    status = 0
+    while not stop.wait(ping_s):
+        if service.error is not None or not service.alive:
+            log.error("the sensor loop has stopped; exiting so systemd can restart the service")
+            status = 1
+            break
+        # Feed the watchdog only if the loop went round since the last ping: a hung loop is
+        # exactly what the watchdog exists to catch, so a timer alone must not feed it.
+        if watchdog_s and service.progress != last_progress:
+            last_progress = service.progress
+            notifier.notify("WATCHDOG=1")
+
+    notifier.notify("STOPPING=1")
+    hub.close_all()
+    service.stop(timeout_s=2.0)
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=1.0)
+    store.close()
+    log.info("stopped")
+    return status

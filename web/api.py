@@ -1,0 +1,164 @@
+"""The JSON API and the live event stream. Described for machines at ``/api/openapi.json``."""
+from __future__ import annotations
+
+import logging
+import queue
+from datetime import date, datetime, time as dtime, timedelta
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from web.openapi import OPENAPI
+from web.sse import format_sse
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _ext(name: str):
+    return current_app.extensions["backrep"][name]
+
+
+def _error(status: int, message: str):
+    response = jsonify({"error": message})
+    response.status_code = status
+    return response
+
+
+@bp.get("/state")
+def state():
+    return jsonify(_ext("live").state())
+
+
+@bp.get("/programme")
+def programme():
+    return jsonify(_ext("programme"))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(OPENAPI)
+
+
+@bp.post("/sets")
+def start_set():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(400, "send JSON: {\"exercise\": ID, \"leg\": \"left\"|\"right\"}")
+    exercise, leg = body.get("exercise"), body.get("leg")
+    if not isinstance(exercise, str) or not isinstance(leg, str):
+        return _error(400, "exercise and leg are both required strings")
+    try:
+        started = _ext("controller").start_set(exercise, leg)
+    except ValueError as exc:
+        return _error(400, str(exc))
+    except (RuntimeError, TimeoutError) as exc:
+        return _error(503, f"cannot start a set now: {exc}")
+    return jsonify({"set": started}), 201
+
+
+@bp.post("/sets/stop")
+def stop_set():
+    try:
+        summary = _ext("controller").stop_set()
+    except (RuntimeError, TimeoutError) as exc:
+        return _error(503, f"cannot stop the set now: {exc}")
+    if summary is None:
+        return _error(409, "no set is running")
+    return jsonify({"set": summary})
+
+
+def _day(name: str, default: date | None) -> date | None:
+    text = request.args.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a date like 2026-01-31, not {text!r}") from None
+
+
+def _local_midnight_unix_s(day: date) -> float:
+    return datetime.combine(day, dtime()).astimezone().timestamp()
+
+
+def _range() -> tuple[float | None, float | None]:
+    """``from`` and ``to`` as local calendar days, both included."""
+    first, last = _day("from", None), _day("to", None)
+    if first and last and last < first:
+        raise ValueError("to is before from")
+    return (None if first is None else _local_midnight_unix_s(first),
+            None if last is None else _local_midnight_unix_s(last + timedelta(days=1)))
+
+
+@bp.get("/sessions")
+def sessions():
+    try:
+        from_unix_s, to_unix_s = _range()
+        limit = request.args.get("limit", type=int)
+    except ValueError as exc:
+        return _error(400, str(exc))
+    if limit is not None and limit < 1:
+        return _error(400, "limit must be at least 1")
+    records = _ext("store").sets(from_unix_s, to_unix_s, limit=limit)
+    return jsonify({"sets": [record.as_dict() for record in records]})
+
+
+@bp.get("/sessions/days")
+def days():
+    weeks = request.args.get("weeks", default=6, type=int)
+    if weeks is None or not 1 <= weeks <= 104:
+        return _error(400, "weeks must be 1..104")
+    today = datetime.now().astimezone().date()
+    first = today - timedelta(days=7 * weeks - 1)
+    records = _ext("store").days(_local_midnight_unix_s(first), _local_midnight_unix_s(today + timedelta(days=1)))
+    return jsonify({"from": first.isoformat(), "to": today.isoformat(),
+                    "days": [record.as_dict() for record in records]})
+
+
+@bp.get("/export.csv")
+def export_csv():
+    try:
+        from_unix_s, to_unix_s = _range()
+    except ValueError as exc:
+        return _error(400, str(exc))
+    name = "backrep-{}-{}.csv".format(request.args.get("from") or "start", request.args.get("to") or "now")
+    return Response(_ext("store").export_csv(from_unix_s, to_unix_s), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/events")
+def events():
+    live = _ext("live")
+    last_id_text = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    try:
+        last_id = int(last_id_text) if last_id_text else None
+    except ValueError:
+        last_id = None
+    listener = live.subscribe(last_id, name=request.remote_addr or "")
+    if listener is None:
+        response = _error(503, "too many live streams open; close a tab or tablet")
+        response.headers["Retry-After"] = "5"
+        return response
+    heartbeat_s = float(current_app.config["HEARTBEAT_S"])
+    retry_ms = int(current_app.config["SSE_RETRY_MS"])
+
+    def stream():
+        # Runs on a waitress worker thread for as long as the client stays; ``finally`` runs
+        # when the client goes (the next write fails) or the hub drops or closes it.
+        try:
+            yield format_sse(comment="backrep live", retry_ms=retry_ms)
+            while not listener.dropped:
+                try:
+                    message = listener.queue.get(timeout=heartbeat_s)
+                except queue.Empty:
+                    yield format_sse(comment="heartbeat")
+                    continue
+                if message is None:
+                    break
+                yield message
+        finally:
+            live.unsubscribe(listener)
+
+    return Response(stream(), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
