@@ -433,7 +433,8 @@ class RecordingWriter:
     Rows reach the file only whole and are flushed and fsynced once ``sync_every_s`` of
     sample time has passed since the last sync, and on ``close()``: a reader sees a valid file
     up to the last sync at any moment. Times are checked after formatting (``t_s`` with six
-    decimals), so what is written always reads back strictly increasing.
+    decimals), so what is written always reads back strictly increasing. A batch writer (the
+    simulator) passes ``sync_every_s=float("inf")`` to sync once, on close.
     """
 
     def __init__(self, path: str | os.PathLike, metadata: dict | None = None, sync_every_s: float = 1.0) -> None:
