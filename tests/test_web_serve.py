@@ -1,0 +1,160 @@
+"""``backrep serve`` as a user runs it: a real process, waitress, real HTTP and SSE clients."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from backrep.cli import main
+from backrep.recording import read_labels
+from tests.test_service import make_recording
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url: str):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+class SseClient(threading.Thread):
+    """Reads /api/events and keeps every (event, id, data) it receives."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.events: list[tuple[str, int, dict]] = []
+
+    def run(self) -> None:
+        try:
+            with urllib.request.urlopen(self.url, timeout=10) as stream:
+                event, event_id = "message", None
+                for raw in stream:
+                    line = raw.decode().rstrip("\n")
+                    if line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("id: "):
+                        event_id = int(line[4:])
+                    elif line.startswith("data: "):
+                        self.events.append((event, event_id, json.loads(line[6:])))
+                    elif line == "":
+                        event, event_id = "message", None
+        except OSError:
+            pass  # the server went away: the test looks at what arrived
+
+    def max_reps(self) -> int:
+        return max((data.get("reps", 0) for event, _, data in self.events if event == "state"), default=0)
+
+
+def start_server(args: list[str], tmp_path: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "backrep", "serve", "--host", "127.0.0.1", "--port", str(port),
+                             "--data-dir", str(tmp_path / "data"), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "HOME": str(tmp_path)})
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            get_json(base + "/api/state")
+            return proc, base
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(proc.stdout.read())
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("server did not come up")
+
+
+def stop_server(proc: subprocess.Popen) -> tuple[int, float]:
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    return code, time.monotonic() - started
+
+
+def test_replay_at_speed_20_reaches_the_labelled_count_for_every_client_and_stops_on_sigterm(tmp_path):
+    recording = make_recording(tmp_path / "knee_to_chest.csv", reps=3, hold_s=20.0)
+    labels = read_labels(recording)
+    proc, base = start_server(["--replay", str(recording), "--exercise", "knee_to_chest", "--speed", "20"], tmp_path)
+    clients = [SseClient(base + "/api/events") for _ in range(3)]
+    for client in clients:
+        client.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            state = get_json(base + "/api/state")
+            if state["last_set"] is not None:
+                break
+            time.sleep(0.2)
+        sessions = get_json(base + "/api/sessions")["sets"]
+    finally:
+        code, took_s = stop_server(proc)
+    for client in clients:
+        client.join(5)
+    output = proc.stdout.read()
+    assert state["last_set"]["reps"] == labels.reps, output
+    assert len(state["last_set"]["holds"]) == len(labels.holds_s)
+    assert sessions[0]["reps"] == labels.reps and sessions[0]["status"] == "closed"
+    for client in clients:
+        assert client.max_reps() == labels.reps
+        rep_events = [data["rep"] for event, _, data in client.events if event == "engine"
+                      and data["kind"] == "rep_counted"]
+        assert rep_events == list(range(1, labels.reps + 1))
+        ids = [event_id for _, event_id, _ in client.events]
+        assert all(i is not None for i in ids) and ids == sorted(ids)
+    assert code == 0 and took_s < 5.0, output
+    assert "stopped" in output
+
+
+def test_sigterm_with_a_set_open_closes_it_and_exits_promptly(tmp_path):
+    recording = make_recording(tmp_path / "knee_to_chest.csv", reps=2, hold_s=20.0)
+    proc, base = start_server(["--replay", str(recording), "--exercise", "knee_to_chest", "--speed", "1"], tmp_path)
+    client = SseClient(base + "/api/events")
+    client.start()
+    time.sleep(0.5)
+    assert get_json(base + "/api/state")["set"] is not None
+    code, took_s = stop_server(proc)
+    assert code == 0 and took_s < 5.0
+    from backrep.store import Store
+
+    store = Store.in_dir(tmp_path / "data")
+    (record,) = store.sets()
+    assert record.status == "closed"
+    store.close()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--replay", "x.csv"], "--replay needs --exercise"),
+    (["--exercise", "heel_slide"], "--exercise only goes with --replay"),
+    (["--demo", "--replay", "x.csv", "--exercise", "heel_slide"], "cannot be used together"),
+    (["--replay", "missing.csv", "--exercise", "heel_slide"], "missing.csv"),
+    (["--replay", "{rec}", "--exercise", "cartwheel"], "unknown exercise 'cartwheel'"),
+    (["--config", "{cfg}"], "server.port must be int"),
+    (["--port", "99999"], "port out of range"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, words):
+    rec = make_recording(tmp_path / "r.csv", reps=1, hold_s=0)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[server]\nport = "eighty"\n')
+    argv = ["serve", "--data-dir", str(tmp_path / "d")] + [a.format(rec=rec, cfg=cfg) for a in args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1 and err.startswith("backrep: error: ")
