@@ -14,7 +14,7 @@ _TYPICAL = {
     "hip_flexor_low_deg": (-25.0, 5.0), "range_spread": (0.04, 0.10),
     "move_s": (1.8, 3.2), "tilt_move_s": (2.5, 4.0), "rest_min_s": (1.5, 2.5), "rest_max_s": (3.0, 5.0),
     "hold_s": (18.5, 21.5), "hold_spread_s": (0.8, 1.8),
-    "tremor_deg": (0.1, 0.35), "tremor_hz": (4.0, 9.0), "sway_deg": (0.2, 0.6), "sway_hz": (0.1, 0.4),
+    "tremor_deg": (0.1, 0.35), "tremor_hz": (3.0, 10.0), "sway_deg": (0.2, 0.6), "sway_hz": (0.1, 0.4),
     "breathing_deg": (0.03, 0.12), "breathing_hz": (0.2, 0.3),
     "abduction_per_deg": (-0.08, 0.08), "axial_per_deg": (-0.12, 0.12), "pelvis_per_tilt_deg": (0.8, 1.5),
 }

@@ -126,9 +126,18 @@ class _Script:
     def hold_s(self) -> float:
         return float(np.clip(self.rng.normal(self.p.hold_s, self.p.hold_spread_s), 15.0, 25.0))
 
-    def wobble(self):
+    def wobble(self, scale: float = 1.0):
         p = self.p
-        return random_wobble(self.rng, p.tremor_deg, p.tremor_hz, p.sway_deg, p.sway_hz)
+        return random_wobble(self.rng, scale * p.tremor_deg, p.tremor_hz, scale * p.sway_deg, p.sway_hz)
+
+
+def _rest(c: Choreographer, s: _Script, duration_s: float, lifted: bool) -> None:
+    """Wait between reps. A leg resting on the bed only breathes; a lifted one (hook-lying, knees
+    hugged) also trembles and sways, at half the amplitude of a hold."""
+    if lifted:
+        c.hold(duration_s, s.wobble(0.5))
+    else:
+        c.still(duration_s)
 
 
 def _rest_pose_deg(spec: SessionSpec, person: Person) -> float:
@@ -178,7 +187,7 @@ def _usual_far_deg(spec: SessionSpec, person: Person) -> float:
 
 
 def _confound(kind: str, c: Choreographer, spec: SessionSpec, person: Person, s: _Script,
-              rest_deg: float, truth: Truth) -> None:
+              rest_deg: float, truth: Truth, lifted: bool) -> None:
     """One confounder in a rest between reps; the thigh ends where it started."""
     rng = s.rng
     if kind == "abandoned":
@@ -201,11 +210,11 @@ def _confound(kind: str, c: Choreographer, spec: SessionSpec, person: Person, s:
                        float(rng.uniform(1.0, 3.0)))
         truth.events.append({"kind": "shift", "start_s": span.start_s, "end_s": span.end_s,
                              "hip_m": [round(x, 4) for x in hip_m], "lift_deg": round(bump_deg, 2)})
-    c.still(s.rest_s())
+    _rest(c, s, s.rest_s(), lifted)
 
 
 def _other_leg(c: Choreographer, spec: SessionSpec, person: Person, s: _Script, rest_deg: float,
-               truth: Truth) -> None:
+               truth: Truth, lifted: bool) -> None:
     """The other leg's set: this thigh only rocks a few degrees with each of its reps."""
     rng = s.rng
     held = spec.exercise in ("knee_to_chest", "hip_flexor")
@@ -218,7 +227,7 @@ def _other_leg(c: Choreographer, spec: SessionSpec, person: Person, s: _Script, 
         back = c.move(rest_deg, s.move_s())
         truth.events.append({"kind": "other_leg", "start_s": out.start_s, "end_s": back.end_s,
                              "rock_deg": round(rock_deg, 2)})
-        c.still(s.rest_s())
+        _rest(c, s, s.rest_s(), lifted)
 
 
 def _knocks(plan: Plan, rng: np.random.Generator, after_s: float, truth: Truth) -> None:
@@ -252,10 +261,11 @@ def planned_session(spec: SessionSpec, person: Person, rng: np.random.Generator)
     c = Choreographer(person.flat_deg)
     truth.reference = c.still(float(rng.uniform(2.0, 5.0)))
     rest_deg = _rest_pose_deg(spec, person)
-    if rest_deg != person.flat_deg:
+    lifted = rest_deg != person.flat_deg
+    if lifted:
         span = c.move(rest_deg, s.move_s(max(person.move_s, 2.5)))
         truth.events.append({"kind": "start_pose", "start_s": span.start_s, "end_s": span.end_s})
-        c.still(float(rng.uniform(2.0, 4.0)))
+        _rest(c, s, float(rng.uniform(2.0, 4.0)), lifted)
     n_reps = spec.reps if spec.reps is not None else DEFAULT_REPS[spec.exercise]
 
     # Confounders that happen in a rest between reps, placed in distinct slots mid-set.
@@ -269,18 +279,18 @@ def planned_session(spec: SessionSpec, person: Person, rng: np.random.Generator)
 
     for i in range(n_reps):
         _do_rep(c, spec, person, s, rest_deg, truth)
-        c.still(s.rest_s())
+        _rest(c, s, s.rest_s(), lifted)
         if i < n_reps - 1:
             for kind in slot_of.get(i, []):
-                _confound(kind, c, spec, person, s, rest_deg, truth)
+                _confound(kind, c, spec, person, s, rest_deg, truth, lifted)
     if "other_leg" in spec.confounders:
-        _other_leg(c, spec, person, s, rest_deg, truth)
+        _other_leg(c, spec, person, s, rest_deg, truth, lifted)
     if "exit" in spec.confounders:
         to_deg = person.flat_deg if rest_deg != person.flat_deg else person.hook_deg
         span = c.move(to_deg, s.move_s(max(person.move_s, 2.0)))
         truth.events.append({"kind": "exit", "start_s": span.start_s, "end_s": span.end_s,
                              "to_deg": round(to_deg, 2)})
-    c.still(float(rng.uniform(1.5, 3.0)))
+    _rest(c, s, float(rng.uniform(1.5, 3.0)), lifted=c.flexion_deg != person.flat_deg)
     if "knock" in spec.confounders:
         _knocks(c.plan, rng, truth.reference.end_s, truth)
     return c.plan, truth
