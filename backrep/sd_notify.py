@@ -53,3 +53,24 @@ def watchdog_interval_s(environ: dict[str, str] | None = None, pid: int | None =
     except ValueError:
         return None
     return value_s if value_s > 0 else None
+
+
+class ProgressWatchdog:
+    """Feeds systemd's watchdog only when ``progress()`` has moved since the last feed.
+
+    Called on a timer, but the timer alone never feeds it: a sensor loop that hangs stops its
+    progress counter, the pings stop, and systemd restarts the service.
+    """
+
+    def __init__(self, notifier: Notifier, progress) -> None:
+        self._notifier = notifier
+        self._progress = progress
+        self._last = None
+
+    def tick(self) -> bool:
+        """Ping if there was progress; True if a ping was sent."""
+        now = self._progress()
+        if now == self._last:
+            return False
+        self._last = now
+        return self._notifier.notify("WATCHDOG=1")

@@ -16,7 +16,7 @@ from pathlib import Path
 from backrep.config import Config, load_config, logging_config
 from backrep.errors import BackrepError, InputFileError, UsageError
 from backrep.live import LiveHub
-from backrep.sd_notify import Notifier, watchdog_interval_s
+from backrep.sd_notify import Notifier, ProgressWatchdog, watchdog_interval_s
 from backrep.service import LEGS, ScriptedSource, Segment, SensorSource, Service, programme
 from backrep.store import Store
 
@@ -152,18 +152,15 @@ def run(args) -> int:
 
     watchdog_s = watchdog_interval_s()
     ping_s = watchdog_s / 2 if watchdog_s else 1.0
-    last_progress = -1
+    watchdog = ProgressWatchdog(notifier, lambda: service.progress) if watchdog_s else None
     status = 0
     while not stop.wait(ping_s):
         if service.error is not None or not service.alive:
             log.error("the sensor loop has stopped; exiting so systemd can restart the service")
             status = 1
             break
-        # Feed the watchdog only if the loop went round since the last ping: a hung loop is
-        # exactly what the watchdog exists to catch, so a timer alone must not feed it.
-        if watchdog_s and service.progress != last_progress:
-            last_progress = service.progress
-            notifier.notify("WATCHDOG=1")
+        if watchdog is not None:
+            watchdog.tick()
 
     notifier.notify("STOPPING=1")
     hub.close_all()
