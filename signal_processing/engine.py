@@ -1,19 +1,46 @@
-"""The streaming engine: samples in, events out. (API fixed; algorithm being written.)"""
+"""The streaming engine: samples in, events out, the same code live and in replay.
+
+Three stages, each streaming and each indifferent to how the samples are chunked:
+
+1. Reference: wait for the thigh to lie still (the reference pose), then take gravity and the
+   gyroscope's bias from it.
+2. Inclination (``orientation.InclinationEstimator``) for every sample, smoothed by a critically
+   damped low-pass and resampled onto a steady grid of at most 50 Hz, so the counter costs the
+   same at 25 Hz and at 1 kHz.
+3. Reps and holds (``counter.RepCounter``) on that grid.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from signal_processing.events import EngineState, Event, Hold
+from signal_processing.counter import CounterSettings, RepCounter
+from signal_processing.events import EngineState, Event
 from signal_processing.exercises import Exercise
+from signal_processing.orientation import InclinationEstimator, OrientationSettings
 
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """Tunables with units in their names; the defaults are the product's."""
+    """Tunables of the whole engine, with units in the names; the defaults are the product's."""
 
+    #: The reference pose: this long with the sensor still.
     reference_still_s: float = 1.0
+    #: "Still" for the reference: per-axis standard deviations below these.
+    reference_accel_sd_g: float = 0.012
+    reference_gyro_sd_dps: float = 1.5
+    #: With no still second in this long, take the quietest second there was.
+    reference_timeout_s: float = 8.0
+    #: Time constant of each of the two cascaded smoothing stages.
+    smoothing_tau_s: float = 0.1
+    #: Step of the counter's grid.
+    grid_step_s: float = 0.02
+    #: A step this many sample periods long means samples were lost.
+    gap_periods: float = 2.5
+    orientation: OrientationSettings = field(default_factory=OrientationSettings)
+    counter: CounterSettings = field(default_factory=CounterSettings)
 
 
 class Engine:
@@ -21,44 +48,195 @@ class Engine:
 
     ``update(t_s, accel_g, gyro_dps)`` takes arrays of shape (N,), (N, 3), (N, 3) in the
     sensor's axes and returns the events those samples completed. Live and replay call exactly
-    this; chunk size does not change the result.
+    this; the chunk size does not change the result. ``finish()`` ends the stream.
     """
 
     def __init__(self, exercise: Exercise, settings: EngineSettings | None = None) -> None:
         self.exercise = exercise
         self.settings = settings or EngineSettings()
+        self.inclination = InclinationEstimator(self.settings.orientation)
+        s = self.settings
+        self.counter = RepCounter(exercise, s.counter, delay_s=2.0 * s.smoothing_tau_s)
         self.reset()
 
     def reset(self) -> None:
-        self._reps = 0
-        self._holds: list[Hold] = []
+        self.inclination.reset()
+        self.counter.reset()
+        self.phase = "reference"
+        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._reference_progress = 0.0
         self._samples = 0
+        self._lost = 0
+        self._period_s: float | None = None
         self._last_t_s: float | None = None
+        self._smooth1 = self._smooth2 = 0.0
+        self._grid_next_s = -math.inf
+        self._grid_last: tuple[float, float] | None = None
+        self._speed_dps = 0.0
+        self._angle_deg: float | None = None
 
-    def update(self, t_s: np.ndarray, accel_g: np.ndarray, gyro_dps: np.ndarray) -> list[Event]:
-        t_s = np.asarray(t_s, dtype=float)
+    # -- public API ----------------------------------------------------------------------------
+    def update(self, t_s, accel_g, gyro_dps) -> list[Event]:
+        t_s = np.asarray(t_s, dtype=float).reshape(-1)
+        accel_g = np.asarray(accel_g, dtype=float).reshape(-1, 3)
+        gyro_dps = np.asarray(gyro_dps, dtype=float).reshape(-1, 3)
+        if not (len(t_s) == len(accel_g) == len(gyro_dps)):
+            raise ValueError("t_s, accel_g and gyro_dps must have the same number of samples")
+        if len(t_s) == 0:
+            return []
+        # Drop samples that do not move time forward (a live source's duplicate, never data).
+        keep = np.diff(t_s, prepend=-math.inf if self._last_t_s is None else self._last_t_s) > 0
+        if not keep.all():
+            keep &= t_s > np.maximum.accumulate(np.concatenate(([t_s[0] - 1.0], t_s[:-1])))
+            t_s, accel_g, gyro_dps = t_s[keep], accel_g[keep], gyro_dps[keep]
+            if len(t_s) == 0:
+                return []
         self._samples += len(t_s)
-        if len(t_s):
-            self._last_t_s = float(t_s[-1])
-        return []
+        if self.phase == "reference":
+            return self._update_reference(t_s, accel_g, gyro_dps)
+        return self._update_ready(t_s, accel_g, gyro_dps)
 
     def finish(self) -> list[Event]:
-        return []
+        """End of the stream: nothing is invented; a hold that never ended is dropped."""
+        return self.counter.finish()
 
     @property
     def state(self) -> EngineState:
+        c = self.counter
         return EngineState(
             exercise=self.exercise.id,
-            phase="reference",
-            reference_progress=0.0,
-            reps=self._reps,
-            holds=tuple(self._holds),
-            hold_active=False,
-            hold_elapsed_s=0.0,
+            phase=self.phase,
+            reference_progress=1.0 if self.phase == "ready" else self._reference_progress,
+            reps=c.reps,
+            holds=tuple(c.holds),
+            hold_active=c.hold_active,
+            hold_elapsed_s=c.hold_elapsed_s(),
             hold_target_s=self.exercise.hold_target_s,
-            angle_deg=None,
+            angle_deg=self._angle_deg,
             t_s=self._last_t_s,
-            rate_hz=None,
+            rate_hz=None if not self._period_s else 1.0 / self._period_s,
             samples=self._samples,
-            lost_samples=0,
+            lost_samples=self._lost,
+            flags={"axis_known": self.inclination.axis_known, "jolts": self.inclination.jolts},
         )
+
+    # -- stage 1: the reference pose -----------------------------------------------------------
+    def _update_reference(self, t_s, accel_g, gyro_dps) -> list[Event]:
+        self._pending.append((t_s, accel_g, gyro_dps))
+        t = np.concatenate([p[0] for p in self._pending])
+        a = np.concatenate([p[1] for p in self._pending])
+        g = np.concatenate([p[2] for p in self._pending])
+        self._last_t_s = float(t[-1])
+        window = self._reference_window(t, a, g)
+        if window is None:
+            return []
+        start, end = window
+        self.inclination.start(a[start:end].mean(axis=0), g[start:end].mean(axis=0))
+        steps = np.diff(t[start:end])
+        self._period_s = float(np.median(steps)) if len(steps) else None
+        self.phase = "ready"
+        self._pending = []
+        events = [Event("reference_done", float(t[end - 1]))]
+        self._last_t_s = float(t[end - 1])
+        if end < len(t):
+            events += self._update_ready(t[end:], a[end:], g[end:])
+        return events
+
+    def _reference_window(self, t, a, g) -> tuple[int, int] | None:
+        """The first still window of the reference length, or the quietest after a timeout."""
+        s = self.settings
+        n = len(t)
+        if n < 3:
+            return None
+        # Window ends: for every start i, the first index at least reference_still_s later.
+        ends = np.searchsorted(t, t + s.reference_still_s, side="left")
+        valid = np.nonzero(ends < n)[0]
+        x = np.concatenate([a, g], axis=1)
+        c1 = np.vstack([np.zeros((1, 6)), np.cumsum(x, axis=0)])
+        c2 = np.vstack([np.zeros((1, 6)), np.cumsum(x * x, axis=0)])
+        if len(valid):
+            i = valid
+            j = ends[valid] + 1
+            count = (j - i)[:, None]
+            mean = (c1[j] - c1[i]) / count
+            var = np.maximum((c2[j] - c2[i]) / count - mean * mean, 0.0)
+            sd = np.sqrt(var)
+            quiet = np.maximum(sd[:, :3].max(axis=1) / s.reference_accel_sd_g,
+                               sd[:, 3:].max(axis=1) / s.reference_gyro_sd_dps)
+            ok = np.nonzero(quiet <= 1.0)[0]
+            if len(ok):
+                k = ok[0]
+                return int(i[k]), int(j[k])
+            timed_out = t[-1] - t[0] >= s.reference_timeout_s
+            if timed_out:
+                inside = np.nonzero(t[j - 1] <= t[0] + s.reference_timeout_s)[0]
+                k = inside[np.argmin(quiet[inside])] if len(inside) else int(np.argmin(quiet))
+                return int(i[k]), int(j[k])
+        # Progress: how long the sensor has been still up to now.
+        tail = x[-max(2, np.searchsorted(t, t[-1] - s.reference_still_s)):]
+        tail_start = np.searchsorted(t, t[-1] - s.reference_still_s)
+        tail = x[tail_start:]
+        if len(tail) >= 2:
+            sd = tail.std(axis=0)
+            quiet_now = max(sd[:3].max() / s.reference_accel_sd_g, sd[3:].max() / s.reference_gyro_sd_dps)
+            still_for = t[-1] - t[tail_start]
+            self._reference_progress = min(0.99, still_for / s.reference_still_s) if quiet_now <= 1.0 else 0.0
+        return None
+
+    # -- stages 2 and 3 -------------------------------------------------------------------------
+    def _update_ready(self, t_s, accel_g, gyro_dps) -> list[Event]:
+        s = self.settings
+        prev = self._last_t_s if self._last_t_s is not None else t_s[0] - (self._period_s or 0.01)
+        dt = np.diff(t_s, prepend=prev)
+        if self._period_s is None:
+            self._period_s = float(np.median(dt))
+        events: list[Event] = []
+        gap = dt > s.gap_periods * self._period_s
+        bounds = np.nonzero(gap)[0].tolist() + [len(t_s)]
+        lo = 0
+        for hi in bounds:
+            if hi > lo:
+                events += self._run(t_s[lo:hi], dt[lo:hi], accel_g[lo:hi], gyro_dps[lo:hi])
+            if hi < len(t_s):
+                # Lost samples: count them, and let gravity say where the thigh is now.
+                self._lost += max(0, int(round(dt[hi] / self._period_s)) - 1)
+                self.inclination.realign(accel_g[hi])
+                dt[hi] = self._period_s
+            lo = hi
+        normal = dt[~gap] if len(dt) else dt
+        if len(normal):
+            self._period_s += 0.05 * (float(np.median(normal)) - self._period_s)
+        self._last_t_s = float(t_s[-1])
+        return events
+
+    def _run(self, t_s, dt_s, accel_g, gyro_dps) -> list[Event]:
+        angle = self.inclination.update(dt_s, accel_g, gyro_dps)
+        tau = self.settings.smoothing_tau_s
+        grid_step = self.settings.grid_step_s
+        e1, e2 = self._smooth1, self._smooth2
+        if self._angle_deg is None:
+            e1 = e2 = float(angle[0])
+        next_s = self._grid_next_s
+        last = self._grid_last
+        speed = self._speed_dps
+        counter = self.counter
+        events: list[Event] = []
+        ts = t_s.tolist()
+        dts = dt_s.tolist()
+        for i, a in enumerate(angle.tolist()):
+            dt = dts[i]
+            k = dt / (tau + dt)
+            e1 += k * (a - e1)
+            e2 += k * (e1 - e2)
+            t = ts[i]
+            if t >= next_s:
+                if last is not None and t > last[0]:
+                    raw = (e2 - last[1]) / (t - last[0])
+                    speed += min(1.0, (t - last[0]) / (tau / 2 + t - last[0])) * (raw - speed)
+                last = (t, e2)
+                next_s = t + grid_step - 1e-9 if t - next_s > grid_step else next_s + grid_step
+                events += counter.step(t, e2, speed)
+        self._smooth1, self._smooth2 = e1, e2
+        self._grid_next_s, self._grid_last, self._speed_dps = next_s, last, speed
+        self._angle_deg = e2
+        return events

@@ -39,9 +39,12 @@ class Event:
       ``rep_counted``: a rep came back; ``rep`` is the running count.
       ``hold_started``: the thigh settled at the far end.
       ``hold_ended``: it started back; ``hold`` has the span.
+      ``hold_cancelled``: the pause was not the far end after all (the thigh went further, or
+      settled there as a new resting pose); no hold is recorded.
     """
 
-    kind: Literal["reference_done", "rep_started", "rep_counted", "hold_started", "hold_ended"]
+    kind: Literal["reference_done", "rep_started", "rep_counted", "hold_started", "hold_ended",
+                  "hold_cancelled"]
     t_s: float
     rep: int = 0
     hold: Hold | None = None

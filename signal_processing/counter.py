@@ -1,0 +1,317 @@
+"""Reps and holds from the thigh's inclination: a two-threshold (hysteresis) counter.
+
+A rep is an excursion from a resting pose to a far end and back. The counter works on
+``y = polarity * angle`` so that every rep is a rise and a fall:
+
+* LOW: it follows the lowest point reached (the resting pose, wherever the person has drifted
+  to). A rise of at least the rep threshold above it starts a rep.
+* HIGH: it follows the highest point (the far end). A fall of at least the rep threshold from it
+  counts the rep, and the counter is LOW again.
+
+Nothing here is an absolute threshold tuned to one person: the rep threshold starts at half the
+exercise's smallest documented excursion and then follows this person's own reps (half their
+typical excursion), so a stiff back's 20-degree heel slide counts and a half-rep abandoned at a
+third of the usual range does not. The other leg rocking this thigh a few degrees is below it;
+a knock is shorter than any rep; a move into the exercise's documented start pose that settles
+there starts afresh from it (and, where a rep may go either way, learns the way from the first
+rep after it); a far end held much longer than any hold is a new resting pose, not a rep.
+
+A hold starts when the thigh settles at the far end and ends when it starts back. Both moments
+are where the smoothed angular speed crosses a tenth of that movement's peak speed, moved by the
+part of a smooth (minimum-jerk) movement that lies beyond that crossing and by the smoothing
+filter's delay, so the reported span is the span of stillness, not of the filter.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from signal_processing.events import Event, Hold
+from signal_processing.exercises import Exercise
+
+
+@dataclass(frozen=True)
+class CounterSettings:
+    """Tunables of the rep/hold counter; units in the names."""
+
+    #: A rep must reach this fraction of the exercise's smallest documented excursion...
+    first_rep_fraction: float = 0.5
+    #: ...and, once the person has done some, this fraction of their typical excursion.
+    typical_rep_fraction: float = 0.5
+    #: How many recent reps make "typical".
+    typical_reps: int = 5
+    #: Shortest rep: a knock is quicker than this...
+    min_rep_s: float = 0.6
+    #: ...and once the person has done a few, so is anything under this fraction of their pace.
+    typical_duration_fraction: float = 0.45
+    #: Window over which the thigh must stay within the still band to count as still.
+    still_window_s: float = 0.6
+    #: The still band: this fraction of the rep threshold, but never below `still_floor_deg`.
+    still_fraction: float = 0.25
+    still_floor_deg: float = 0.3
+    #: A pause shorter than this at the far end is not a hold.
+    min_hold_s: float = 1.0
+    #: The hold band below the far end: fraction of the excursion, at least `hold_floor_deg`.
+    hold_fraction: float = 0.1
+    hold_floor_deg: float = 1.5
+    #: Fraction of the movement's peak speed that marks its start and end.
+    speed_fraction: float = 0.1
+    #: Speeds below this are sway, not movement.
+    speed_floor_dps: float = 1.0
+    #: At the far end this long, in an exercise without holds: a new resting pose.
+    rebase_no_hold_s: float = 10.0
+    #: ... this many hold targets long (or `rebase_hold_s` without a target) where holds count.
+    rebase_hold_targets: float = 2.5
+    rebase_hold_s: float = 30.0
+    #: Margin around the documented start pose.
+    start_pose_margin_deg: float = 12.0
+    #: Settled this long inside the start pose: the set starts from here.
+    start_pose_settle_s: float = 1.5
+
+
+def minimum_jerk_tail(speed_fraction: float) -> float:
+    """Time left in a minimum-jerk movement once its speed has fallen to ``speed_fraction`` of
+    the peak, as a multiple of amplitude / peak speed.
+
+    Speed of a minimum-jerk movement of duration T is 30 s^2 (1 - s)^2 A / T (s = t / T), so its
+    peak is 1.875 A / T and it is at fraction r of the peak where 16 s^2 (1 - s)^2 = r.
+    """
+    q = math.sqrt(speed_fraction) / 4.0
+    s = (1.0 - math.sqrt(1.0 - 4.0 * q)) / 2.0
+    return s * 1.875
+
+
+class RepCounter:
+    """The counter; ``step(t_s, angle_deg, speed_dps)`` on a steady (~50 Hz) grid."""
+
+    LOW, HIGH = "low", "high"
+
+    def __init__(self, exercise: Exercise, settings: CounterSettings | None = None,
+                 delay_s: float = 0.0) -> None:
+        self.exercise = exercise
+        self.settings = settings or CounterSettings()
+        #: Delay of the smoothing upstream: event times are moved back by it.
+        self.delay_s = delay_s
+        self._tail = minimum_jerk_tail(self.settings.speed_fraction)
+        self.reset()
+
+    def reset(self) -> None:
+        self.phase = self.LOW
+        self.reps = 0
+        self.holds: list[Hold] = []
+        self.amplitudes: deque[float] = deque(maxlen=self.settings.typical_reps)
+        self.durations: deque[float] = deque(maxlen=self.settings.typical_reps)
+        self.polarity = self.exercise.direction
+        self.in_start_pose = self.exercise.start_pose_deg is None
+        self._window: deque[tuple[float, float]] = deque()
+        self.t_s = 0.0
+        self.angle_deg = 0.0
+        self._started = False
+        self._low_reset(0.0, 0.0)
+
+    def _low_reset(self, t_s: float, angle_deg: float) -> None:
+        self.phase = self.LOW
+        self.low_min_deg = self.low_max_deg = angle_deg   # extremes of the angle while LOW
+        self.valley_s = self.valley_max_s = t_s
+        self.hold_start_s: float | None = None
+        self.hold_level = 0.0
+        self.peak = 0.0
+        self.out_start_s = t_s
+        self.peak_speed_dps = 0.0
+        self.slow_since_s: float | None = None
+        self.fast_since_s: float | None = None
+        self.far_since_s: float | None = None
+
+    # -- thresholds that follow the person ---------------------------------------------------
+    @property
+    def rep_threshold_deg(self) -> float:
+        s = self.settings
+        low = self.exercise.excursion_deg[0] * s.first_rep_fraction
+        if self.amplitudes:
+            typical = sorted(self.amplitudes)[len(self.amplitudes) // 2]
+            return max(low, typical * s.typical_rep_fraction)
+        return low
+
+    @property
+    def hold_active(self) -> bool:
+        return self.hold_start_s is not None
+
+    def hold_elapsed_s(self) -> float:
+        if self.hold_start_s is None:
+            return 0.0
+        return max(0.0, self.t_s - self.delay_s - self.hold_start_s)
+
+    def _in_documented_start_pose(self, angle_deg: float) -> bool:
+        pose = self.exercise.start_pose_deg
+        m = self.settings.start_pose_margin_deg
+        return pose is not None and pose[0] - m <= angle_deg <= pose[1] + m
+
+    def _hold_band_deg(self, excursion: float) -> float:
+        s = self.settings
+        return max(s.hold_floor_deg, s.hold_fraction * excursion)
+
+    # -- the step ------------------------------------------------------------------------------
+    def step(self, t_s: float, angle_deg: float, speed_dps: float) -> list[Event]:
+        s = self.settings
+        self.t_s, self.angle_deg = t_s, angle_deg
+        if not self._started:
+            self._started = True
+            self._low_reset(t_s, angle_deg)
+        window = self._window
+        window.append((t_s, angle_deg))
+        while window[0][0] < t_s - s.still_window_s:
+            window.popleft()
+        values = [a for _, a in window]
+        spread = max(values) - min(values)
+        still = (t_s - window[0][0] >= 0.9 * s.still_window_s
+                 and spread <= max(s.still_floor_deg, s.still_fraction * self.rep_threshold_deg))
+
+        events: list[Event] = []
+        if not self.in_start_pose and still and self._in_documented_start_pose(angle_deg):
+            if self._settled_for(t_s) >= s.start_pose_settle_s:
+                # Into the start pose (hook-lying, knees to chest): the set starts from here.
+                if self.hold_active:
+                    events.append(Event("hold_cancelled", t_s - self.delay_s))
+                self.in_start_pose = True
+                self.polarity = self.exercise.direction
+                self._low_reset(t_s, angle_deg)
+                return events
+        if self.phase == self.LOW:
+            return events + self._step_low(t_s, angle_deg)
+        return events + self._step_high(t_s, angle_deg, speed_dps, still)
+
+    def _settled_for(self, t_s: float) -> float:
+        if self.slow_since_s is None:
+            return self.settings.start_pose_settle_s if self.phase == self.LOW else 0.0
+        return t_s - self.slow_since_s
+
+    def _step_low(self, t_s: float, angle_deg: float) -> list[Event]:
+        if angle_deg < self.low_min_deg:
+            self.low_min_deg, self.valley_s = angle_deg, t_s
+        if angle_deg > self.low_max_deg:
+            self.low_max_deg, self.valley_max_s = angle_deg, t_s
+        threshold = self.rep_threshold_deg
+        rise_up = angle_deg - self.low_min_deg
+        rise_down = self.low_max_deg - angle_deg
+        if self.polarity == 0:
+            if rise_up >= threshold:
+                direction = 1
+            elif rise_down >= threshold:
+                direction = -1
+            else:
+                return []
+            if self.in_start_pose:
+                self.polarity = direction   # the first rep shows which way this person's go
+        else:
+            direction = self.polarity
+            if (rise_up if direction > 0 else rise_down) < threshold:
+                return []
+        valley_deg = self.low_min_deg if direction > 0 else self.low_max_deg
+        start_s = self.valley_s if direction > 0 else self.valley_max_s
+        self._low_reset(t_s, angle_deg)
+        self.phase = self.HIGH
+        self.direction = direction
+        self.valley_deg = valley_deg
+        self.peak = (angle_deg - valley_deg) * direction
+        self.out_start_s = start_s - self.delay_s
+        return [Event("rep_started", self.out_start_s)]
+
+    def _step_high(self, t_s: float, angle_deg: float, speed_dps: float, still: bool) -> list[Event]:
+        s = self.settings
+        events: list[Event] = []
+        d = self.direction
+        y = (angle_deg - self.valley_deg) * d        # how far out, always positive going out
+        outward_dps = speed_dps * d
+        threshold = self.rep_threshold_deg
+
+        if y > self.peak:
+            if self.hold_active and y - self.hold_level > max(threshold, self._hold_band_deg(self.peak)):
+                # The pause was not the far end but a resting pose on the way (knee to chest from
+                # hook-lying): the rep is measured from it and must come back to it.
+                events.append(Event("hold_cancelled", t_s - self.delay_s))
+                self.hold_start_s = None
+                self.peak_speed_dps = 0.0
+                self.valley_deg += d * self.hold_level
+                y -= self.hold_level
+                self.out_start_s = (self.fast_since_s or t_s) - self.delay_s
+            self.peak = y
+        if not self.hold_active and outward_dps > self.peak_speed_dps:
+            self.peak_speed_dps = outward_dps
+        mark = max(s.speed_floor_dps, s.speed_fraction * self.peak_speed_dps)
+        band = self._hold_band_deg(self.peak)
+        near_far = y >= self.peak - band
+        if abs(speed_dps) < mark:
+            if self.slow_since_s is None:
+                self.slow_since_s = t_s
+            self.fast_since_s = None
+        else:
+            self.slow_since_s = None
+            if self.fast_since_s is None:
+                self.fast_since_s = t_s
+        if near_far and self.slow_since_s is not None:
+            if self.far_since_s is None:
+                self.far_since_s = self.slow_since_s
+        elif not near_far:
+            self.far_since_s = None
+
+        # Back down by a rep threshold: the rep is done.
+        if self.peak - y >= threshold:
+            if self.hold_active:
+                events.append(self._end_hold(t_s))
+            duration_s = t_s - self.delay_s - self.out_start_s
+            if duration_s >= self._min_rep_s():
+                self.reps += 1
+                self.amplitudes.append(self.peak)
+                self.durations.append(duration_s)
+                events.append(Event("rep_counted", t_s - self.delay_s, rep=self.reps))
+            self._low_reset(t_s, angle_deg)
+            return events
+
+        if self.hold_active:
+            if not near_far or y < self.hold_level - band:
+                events.append(self._end_hold(t_s))
+        elif (self.exercise.times_holds and self.far_since_s is not None
+              and t_s - self.far_since_s >= s.min_hold_s):
+            tail_s = self._tail * self.peak / max(self.peak_speed_dps, 1e-6)
+            self.hold_start_s = min(self.far_since_s - self.delay_s + tail_s, t_s - self.delay_s)
+            self.hold_level = y
+            events.append(Event("hold_started", self.hold_start_s))
+
+        # At the far end for far longer than any hold: a new resting pose, not a rep.
+        if still and self.far_since_s is not None and t_s - self.far_since_s >= self._rebase_s():
+            if self.hold_active:
+                events.append(Event("hold_cancelled", t_s - self.delay_s))
+            self._low_reset(t_s, angle_deg)
+        return events
+
+    def _min_rep_s(self) -> float:
+        """Knocks are quicker than any rep, and so is shifting on the bed once the person's own
+        pace is known."""
+        s = self.settings
+        if len(self.durations) < 2:
+            return s.min_rep_s
+        typical = sorted(self.durations)[len(self.durations) // 2]
+        return max(s.min_rep_s, s.typical_duration_fraction * typical)
+
+    def _rebase_s(self) -> float:
+        s = self.settings
+        if not self.exercise.times_holds:
+            return s.rebase_no_hold_s
+        target = self.exercise.hold_target_s
+        return s.rebase_hold_targets * target if target > 0 else s.rebase_hold_s
+
+    def _end_hold(self, t_s: float) -> Event:
+        began = self.fast_since_s if self.fast_since_s is not None else t_s
+        tail_s = self._tail * self.peak / max(self.peak_speed_dps, 1e-6)
+        end_s = max(self.hold_start_s, began - self.delay_s - tail_s)
+        hold = Hold(self.hold_start_s, end_s)
+        self.hold_start_s = None
+        self.far_since_s = None
+        self.holds.append(hold)
+        return Event("hold_ended", end_s, hold=hold)
+
+    def finish(self) -> list[Event]:
+        """End of the stream: a hold still under way is dropped (its rep never came back)."""
+        self.hold_start_s = None
+        return []

@@ -1,0 +1,186 @@
+"""Thigh inclination from accelerometer and gyroscope, one sample at a time.
+
+The estimator tracks the direction of "up" in the sensor's own axes with a complementary
+filter: the gyroscope (bias removed) rotates it, the accelerometer pulls it back whenever the
+thigh is not being jolted. Rehab movements are slow (a few hundredths of a g of movement
+acceleration), so the pull is strong and weakens only as the specific force departs from 1 g:
+the gyroscope smooths and bridges, gravity decides where the thigh is. (Trusting the gyroscope
+through whole movements overshoots badly on real sensors whose rate scale is off.) Samples
+whose specific force is far from 1 g (a knock on the bed or the sensor) move neither sensor's
+contribution: nothing a rehab movement does produces a third of a g.
+
+Inclination is the elevation of the thigh's long axis, measured from the reference pose. The
+long axis is not known from a single still pose, so it is learnt from the direction in which
+"up" moves during the first real excursion (the knee goes up first in every exercise of the
+programme), then fixed: it is a property of the strap on this thigh. Elevation of the long axis
+is unchanged when the strap slips round the thigh, and the anterior reference that only picks
+the branch beyond 90 degrees is re-taken during rests near flat.
+
+This mirrors Fusion's AHRS (gain, acceleration rejection, bias tracking at rest) reduced to the
+gravity direction, which is all inclination needs, written with plain floats so that a
+Raspberry Pi Zero 2 W spends a few microseconds per sample.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+_DEG = math.pi / 180.0
+
+
+@dataclass(frozen=True)
+class OrientationSettings:
+    """Tunables of the inclination estimator; units in the names."""
+
+    #: Time constant pulling "up" toward the accelerometer when it reads exactly 1 g.
+    still_tau_s: float = 0.05
+    #: Extra time constant per g of departure from 1 g: the further, the less it is gravity.
+    tau_per_g_s: float = 4.0
+    #: Extra time constant per degree-per-second of rotation.
+    tau_per_dps_s: float = 0.0
+    #: Specific force further than this from 1 g is a jolt: both sensors are ignored.
+    jolt_g: float = 0.3
+    #: The long axis is learnt from the motion between these tilts from the reference.
+    axis_learn_deg: float = 4.0
+    axis_fix_deg: float = 25.0
+    #: Time constant of gyroscope-bias tracking during rests.
+    bias_tau_s: float = 20.0
+    #: A rest for bias tracking: rotation below this and specific force within `rest_g` of 1 g.
+    rest_dps: float = 3.0
+    rest_g: float = 0.03
+
+
+def _normalised(x: float, y: float, z: float) -> tuple[float, float, float]:
+    n = math.sqrt(x * x + y * y + z * z)
+    if n == 0.0:
+        return 0.0, 0.0, 1.0
+    return x / n, y / n, z / n
+
+
+class InclinationEstimator:
+    """Streaming inclination of the thigh relative to the reference pose, in degrees.
+
+    ``start(up, gyro_bias_dps)`` takes the reference pose; ``update(...)`` then returns the
+    inclination for each sample. Positive is knee up once the long axis is learnt; until then
+    the estimate is the unsigned tilt from the reference, which agrees with it for the first
+    excursion.
+    """
+
+    def __init__(self, settings: OrientationSettings | None = None) -> None:
+        self.settings = settings or OrientationSettings()
+        self.reset()
+
+    def reset(self) -> None:
+        self.up = (0.0, 0.0, 1.0)
+        self.reference_up = (0.0, 0.0, 1.0)
+        self.anterior = (0.0, 0.0, 1.0)
+        self.axis_sum = (0.0, 0.0, 0.0)
+        self.axis: tuple[float, float, float] | None = None
+        self.axis_fixed = False
+        self.gyro_bias_dps = (0.0, 0.0, 0.0)
+        self.jolts = 0
+
+    @property
+    def axis_known(self) -> bool:
+        return self.axis_fixed
+
+    def start(self, up: np.ndarray, gyro_bias_dps: np.ndarray) -> None:
+        """Take the reference pose: ``up`` is the mean accelerometer reading at rest."""
+        self.reset()
+        self.up = _normalised(*map(float, up))
+        self.reference_up = self.up
+        self.anterior = self.up
+        self.gyro_bias_dps = tuple(map(float, gyro_bias_dps))
+
+    def realign(self, accel_g: np.ndarray) -> None:
+        """After lost samples the integrated rotation is unknown: trust gravity at once."""
+        ax, ay, az = map(float, accel_g)
+        if abs(math.sqrt(ax * ax + ay * ay + az * az) - 1.0) < self.settings.jolt_g:
+            self.up = _normalised(ax, ay, az)
+
+    def update(self, dt_s: np.ndarray, accel_g: np.ndarray, gyro_dps: np.ndarray) -> np.ndarray:
+        """Return the inclination in degrees for each sample; ``dt_s`` is each sample's step."""
+        s = self.settings
+        n = len(dt_s)
+        out = np.empty(n)
+        ux, uy, uz = self.up
+        rx, ry, rz = self.reference_up
+        fx, fy, fz = self.anterior
+        bx, by, bz = self.gyro_bias_dps
+        sx, sy, sz = self.axis_sum
+        axis = self.axis
+        axis_fixed = self.axis_fixed
+        learn_cos = math.cos(s.axis_learn_deg * _DEG)
+        fix_cos = math.cos(s.axis_fix_deg * _DEG)
+        still_tau, tau_per_dps, tau_per_g, jolt_g = s.still_tau_s, s.tau_per_dps_s, s.tau_per_g_s, s.jolt_g
+        rest_dps, rest_g, bias_tau = s.rest_dps, s.rest_g, s.bias_tau_s
+        jolts = self.jolts
+        dts = dt_s.tolist()
+        acc = accel_g.tolist()
+        gyr = gyro_dps.tolist()
+        for i in range(n):
+            dt = dts[i]
+            ax, ay, az = acc[i]
+            gx, gy, gz = gyr[i]
+            gx -= bx
+            gy -= by
+            gz -= bz
+            anorm = math.sqrt(ax * ax + ay * ay + az * az)
+            aerr = abs(anorm - 1.0)
+            if aerr < jolt_g:
+                # "up" is fixed in the world, so in the sensor's axes it turns against the sensor.
+                wx, wy, wz = gx * _DEG * dt, gy * _DEG * dt, gz * _DEG * dt
+                ux, uy, uz = ux + (uy * wz - uz * wy), uy + (uz * wx - ux * wz), uz + (ux * wy - uy * wx)
+                rate_dps = math.sqrt(gx * gx + gy * gy + gz * gz)
+                k = dt / (still_tau + tau_per_dps * rate_dps + tau_per_g * aerr)
+                if k > 1.0:
+                    k = 1.0
+                inv = 1.0 / anorm
+                ux += k * (ax * inv - ux)
+                uy += k * (ay * inv - uy)
+                uz += k * (az * inv - uz)
+                norm = math.sqrt(ux * ux + uy * uy + uz * uz)
+                ux, uy, uz = ux / norm, uy / norm, uz / norm
+                if rate_dps < rest_dps and aerr < rest_g:
+                    kb = dt / bias_tau
+                    bx += kb * gx
+                    by += kb * gy
+                    bz += kb * gz
+            else:
+                jolts += 1
+            if not axis_fixed:
+                c = ux * rx + uy * ry + uz * rz
+                if c < learn_cos and aerr < rest_g * 3:
+                    # The first real excursion: "up" moves toward the long axis (knee up). Its
+                    # direction over the first tens of degrees is the axis; then it is fixed.
+                    w = math.sqrt(max(0.0, 1.0 - c * c))
+                    sx, sy, sz = sx + (ux - c * rx) / w, sy + (uy - c * ry) / w, sz + (uz - c * rz) / w
+                    axis = _normalised(sx, sy, sz)
+                    if c < fix_cos:
+                        axis_fixed = True
+                elif axis is not None and c > learn_cos:
+                    axis_fixed = True   # the first excursion ended short of fix_deg
+                if axis is None:
+                    out[i] = math.degrees(math.acos(max(-1.0, min(1.0, c))))
+                    continue
+            lx, ly, lz = axis
+            sin_el = ux * lx + uy * ly + uz * lz
+            front = ux * fx + uy * fy + uz * fz
+            cos_el = math.sqrt(max(0.0, 1.0 - sin_el * sin_el))
+            if front < 0.0:
+                cos_el = -cos_el
+            out[i] = math.degrees(math.atan2(sin_el, cos_el))
+            if (axis_fixed and -0.17 < sin_el < 0.17 and aerr < rest_g
+                    and gx * gx + gy * gy + gz * gz < rest_dps * rest_dps):
+                # At rest near flat: re-take the anterior reference (the strap may have slipped).
+                fx, fy, fz = _normalised(ux - sin_el * lx, uy - sin_el * ly, uz - sin_el * lz)
+        self.up = (ux, uy, uz)
+        self.anterior = (fx, fy, fz)
+        self.gyro_bias_dps = (bx, by, bz)
+        self.axis_sum = (sx, sy, sz)
+        self.axis = axis
+        self.axis_fixed = axis_fixed
+        self.jolts = jolts
+        return out
