@@ -13,7 +13,7 @@ from backrep.simulator import (CONFOUNDERS, EXERCISES, Choreographer, ImuSetting
                                SessionSpec, ideal_errors, random_errors, random_mounting, random_person,
                                sampled, sensor_motion, sensor_pose, simulated_session)
 from backrep.simulator.body import STANDARD_GRAVITY_M_S2
-from backrep.simulator.imu import ACCEL_LSB_PER_G, GYRO_LSB_PER_DPS
+from backrep.simulator.imu import ACCEL_LSB_PER_G, GYRO_LSB_PER_DPS, dlpf_kernel
 from backrep.simulator.library import DEMOS, LIBRARY, labels_json, write_session
 from backrep.simulator.sessions import grid_hz_for
 
@@ -179,8 +179,36 @@ def test_noise_at_rest_matches_the_datasheet_density():
     motion = sensor_motion(c.plan, quiet_person(), mountings(1)[0][0], "right", GRID_HZ)
     settings = ImuSettings(100.0)
     samples = sampled(motion, settings, ideal_errors(), np.random.default_rng(5))
-    expected_g = 400e-6 * np.sqrt(50.0)
+    expected_g = 400e-6 * np.sqrt(44.0)   # density × √bandwidth, the 44 Hz setting at 100 Hz
+    assert settings.dlpf_hz == 44.0
     assert samples.accel_g.std(axis=0) == pytest.approx([expected_g] * 3, rel=0.15)
+
+
+@pytest.mark.parametrize("rate_hz,dlpf_hz", [(25, 10), (50, 21), (100, 44), (200, 94), (1000, 260)])
+def test_the_low_pass_is_below_half_the_rate_and_is_minus_3_db_at_its_setting(rate_hz, dlpf_hz):
+    assert ImuSettings(rate_hz).dlpf_hz == dlpf_hz
+    dt_s = 1.0 / grid_hz_for(rate_hz)
+    h = dlpf_kernel(dlpf_hz, dt_s)
+    k = np.arange(len(h))
+    gain = abs(np.sum(h * np.exp(-2j * np.pi * dlpf_hz * k * dt_s)))
+    assert gain == pytest.approx(1 / np.sqrt(2), abs=0.01)
+    assert h.sum() == pytest.approx(1.0)
+
+
+def test_the_chip_reads_a_ramp_late_by_the_filter_delay_only():
+    """A steady turn reads its true rate after the filter settles; the output does not smear it further."""
+    c = Choreographer(0.0)
+    c.still(0.5)
+    c.move(60.0, 3.0)
+    c.still(0.5)
+    motion = sensor_motion(c.plan, quiet_person(), mountings(1)[0][0], "right", GRID_HZ)
+    samples = sampled(motion, ImuSettings(100.0), ideal_errors(), np.random.default_rng(0), ideal=True)
+    true_rate = np.interp(samples.t_s, motion.t_s, np.linalg.norm(motion.gyro_dps, axis=1))
+    read_rate = np.linalg.norm(samples.gyro_dps, axis=1)
+    lag_s = 2 * 0.6436 / (2 * np.pi * 44.0)
+    late_rate = np.interp(samples.t_s - lag_s, motion.t_s, np.linalg.norm(motion.gyro_dps, axis=1))
+    assert np.abs(read_rate - late_rate).max() < 0.01 * true_rate.max()
+    assert np.abs(read_rate - true_rate).max() > np.abs(read_rate - late_rate).max()
 
 
 def test_biases_from_the_datasheet_tolerances():

@@ -74,8 +74,9 @@ class SimulatedSession:
         """Header keys for the recording file."""
         s = self.spec
         return {"rate_hz": f"{s.rate_hz:g}", "sensor": "mpu6050", "accel_range_g": f"{s.accel_range_g:g}",
-                "gyro_range_dps": f"{s.gyro_range_dps:g}", "side": s.side, "source": "simulated",
-                "simulator": "backrep.simulator", "seed": str(s.seed), "exercise": s.exercise}
+                "gyro_range_dps": f"{s.gyro_range_dps:g}", "dlpf_hz": f"{self.imu.dlpf_hz:g}",
+                "side": s.side, "source": "simulated", "simulator": "backrep.simulator",
+                "seed": str(s.seed), "exercise": s.exercise}
 
     def labels(self) -> dict:
         """The labels sidecar (shared/interfaces.md) plus what the simulation knew."""
@@ -297,8 +298,10 @@ def planned_session(spec: SessionSpec, person: Person, rng: np.random.Generator)
 
 
 def grid_hz_for(rate_hz: float) -> float:
-    """The internal grid: fine enough for knocks and for the chip's averaging at any rate."""
-    return max(1000.0, 4.0 * rate_hz)
+    """The internal grid, in whole kHz: at least 4 points per output sample and 16 per period of
+    the chip's low-pass, so knocks and the filter are resolved at any rate."""
+    dlpf_hz = ImuSettings(rate_hz).dlpf_hz
+    return 1000.0 * np.ceil(max(1000.0, 4.0 * rate_hz, 16.0 * dlpf_hz) / 1000.0)
 
 
 def simulated_session(spec: SessionSpec) -> SimulatedSession:
