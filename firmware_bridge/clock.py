@@ -29,10 +29,16 @@ class MonotonicClock:
 
 
 class SimulatedClock:
-    """Time that moves only when someone sleeps or advances it; tests and replays use it."""
+    """Time that moves only when someone sleeps or advances it; tests and replays use it.
 
-    def __init__(self, start_s: float = 0.0) -> None:
+    ``speed``: when given, each ``sleep`` also waits ``seconds / speed`` of real time, so an
+    emulation runs paced (``record --emulate --speed X``) yet stays deterministic: a busy host
+    slows it down instead of overflowing the emulated FIFO.
+    """
+
+    def __init__(self, start_s: float = 0.0, speed: float | None = None) -> None:
         self._now_s = float(start_s)
+        self.speed = speed
 
     def monotonic(self) -> float:
         return self._now_s
@@ -40,10 +46,13 @@ class SimulatedClock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             self._now_s += seconds
+            if self.speed:
+                time.sleep(seconds / self.speed)
 
     def advance(self, seconds: float) -> None:
-        """Let time pass without the caller doing anything (a stalled host, say)."""
-        self.sleep(seconds)
+        """Let time pass at once, without the caller doing anything (a stalled host, a transfer)."""
+        if seconds > 0:
+            self._now_s += seconds
 
 
 class ScaledClock:

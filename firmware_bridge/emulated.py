@@ -54,29 +54,63 @@ class Faults:
 
 @dataclass(frozen=True)
 class Trace:
-    """The motion the emulated chip feels: samples in g and degrees per second."""
+    """The motion the emulated chip feels: samples in g and degrees per second.
+
+    A recording's rate is what its chip's oscillator really ran at, which is not quite the
+    nominal rate in its metadata. ``rate_hz`` is that true rate, fitted to the timestamps;
+    ``nominal_rate_hz`` is the metadata's. Each sample is placed on the true-rate grid (its
+    time rounded to the nearest period), so an emulated chip whose oscillator is off by the
+    same fraction (the default in ``emulated_chip``) plays the trace sample for sample,
+    whatever jitter the timestamps had. Across gaps (lost samples), and at other rates, the
+    motion is interpolated in time.
+    """
 
     t_s: np.ndarray
     accel_g: np.ndarray
     gyro_dps: np.ndarray
+    rate_hz: float = 0.0
+    nominal_rate_hz: float = 0.0
+
+    def __post_init__(self) -> None:
+        t_s = np.asarray(self.t_s, dtype=float) - float(self.t_s[0])
+        object.__setattr__(self, "t_s", t_s)
+        # each step is a whole number of periods (one, or more across a gap); the true rate is
+        # the least-squares slope of time against that sample number
+        steps = np.diff(t_s)
+        rate0 = self.rate_hz or (1.0 / np.median(steps) if len(steps) else 100.0)
+        number = np.concatenate([[0.0], np.cumsum(np.maximum(1.0, np.round(steps * rate0)))])
+        if not self.rate_hz:
+            rate = rate0
+            if len(t_s) > 2:
+                rate = 1.0 / np.polyfit(number, t_s, 1)[0]
+            object.__setattr__(self, "rate_hz", float(rate))
+        if not self.nominal_rate_hz:
+            object.__setattr__(self, "nominal_rate_hz", float(self.rate_hz))
+        object.__setattr__(self, "_grid_s", number / self.rate_hz)
 
     @classmethod
     def of(cls, recording: Any) -> "Trace":
-        t_s = np.asarray(recording.t_s, dtype=float)
-        return cls(t_s - t_s[0], np.asarray(recording.accel_g, float), np.asarray(recording.gyro_dps, float))
+        if isinstance(recording, Trace):
+            return recording
+        nominal = getattr(recording, "rate_hz", None) or 0.0
+        return cls(np.asarray(recording.t_s, dtype=float), np.asarray(recording.accel_g, float),
+                   np.asarray(recording.gyro_dps, float), nominal_rate_hz=float(nominal))
 
     @property
     def duration_s(self) -> float:
         return float(self.t_s[-1]) if len(self.t_s) else 0.0
 
     @property
-    def rate_hz(self) -> float:
-        return float(1.0 / np.median(np.diff(self.t_s))) if len(self.t_s) > 1 else 100.0
+    def clock_error(self) -> float:
+        """How far the recording's oscillator ran from its nominal rate, as a fraction."""
+        return self.rate_hz / self.nominal_rate_hz - 1.0
 
     def at(self, tau_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The sample in force at each time: the last one at or before it (no interpolation)."""
-        index = np.clip(np.searchsorted(self.t_s, tau_s + 1e-6, side="right") - 1, 0, len(self.t_s) - 1)
-        return self.accel_g[index], self.gyro_dps[index]
+        """The motion at each time since the trace began; held at the ends."""
+        grid = self._grid_s
+        accel = np.stack([np.interp(tau_s, grid, self.accel_g[:, k]) for k in range(3)], axis=1)
+        gyro = np.stack([np.interp(tau_s, grid, self.gyro_dps[:, k]) for k in range(3)], axis=1)
+        return accel, gyro
 
 
 def synthetic_trace(seconds: float = 20.0, rate_hz: float = 100.0, *, rest_s: float = 2.0,
@@ -93,7 +127,7 @@ def synthetic_trace(seconds: float = 20.0, rate_hz: float = 100.0, *, rest_s: fl
     gyro_dps = np.stack([rate_dps, np.zeros_like(t_s), np.zeros_like(t_s)], axis=1)
     accel_g += rng.normal(0, 0.002, accel_g.shape)
     gyro_dps += rng.normal(0, 0.08, gyro_dps.shape)
-    return Trace(t_s, accel_g, gyro_dps)
+    return Trace(t_s, accel_g, gyro_dps, rate_hz, rate_hz)
 
 
 class EmulatedChip:
@@ -535,12 +569,17 @@ CHIPS = {
 
 
 def emulated_chip(recording: Any, chip: str, clock: Clock, faults: Faults | None = None,
-                  **kwargs: Any) -> EmulatedChip:
+                  rate_error: float | None = None, **kwargs: Any) -> EmulatedChip:
+    """An emulated chip playing ``recording``. ``rate_error``: how far its oscillator runs from
+    the configured rate; by default the recording's own (``Trace.clock_error``), so a chip set
+    to the recording's nominal rate makes exactly its samples."""
+    trace = Trace.of(recording)
     try:
         cls, model = CHIPS[chip]
     except KeyError:
         raise ValueError(f"no emulated chip {chip!r}; choose one of {', '.join(CHIPS)}") from None
-    return cls(Trace.of(recording), clock, faults, model=model, **kwargs)
+    error = trace.clock_error if rate_error is None else rate_error
+    return cls(trace, clock, faults, model=model, rate_error=error, **kwargs)
 
 
 def emulated_bus_from_recording(recording: Any, chip: str = "mpu6050", address: int | None = None,

@@ -88,6 +88,7 @@ class SensorStream:
         self._bias = np.zeros(3)
         self._started = False
         self._next_poll_h = 0.0
+        self._rate_ref: tuple[float, int] | None = None
 
     # --- public -------------------------------------------------------------------------------
     @property
@@ -146,6 +147,7 @@ class SensorStream:
         h = self.clock.monotonic()
         self._anchor_n, self._anchor_t = 0, h + 0.5 / self._rate_hz
         self._segment_h, self._segment_count, self._last_data_h = h, 0, h
+        self._rate_ref = None
         self._started = True
         remembered = self.store.load(self.config.sensor, self.bus.name, self.driver.address)
         if not self.settings.calibrate:
@@ -161,6 +163,7 @@ class SensorStream:
         first = max(self._next_index, int(np.floor(predicted)) + 1)
         self._lose(first - self._next_index)
         self._segment_h, self._segment_count, self._last_data_h = h, 0, h
+        self._rate_ref = None
 
     def _lose(self, samples: int) -> None:
         if samples > 0:
@@ -245,8 +248,8 @@ class SensorStream:
         if not n:
             return None
         self._last_data_h = h
+        self._update_rate(h, n)
         self._segment_count += n
-        self._update_rate(h)
         index = np.arange(self._next_index, self._next_index + n)
         self._next_index += n
         t_s = self._anchor_t + (index - self._anchor_n) / self._rate_hz
@@ -272,12 +275,18 @@ class SensorStream:
         self._set(samples_total=self._samples_total, lost_samples_total=self._lost_total, quiet=True)
         return SampleBatch(t_s, accel_g, gyro_dps, lost)
 
-    def _update_rate(self, h: float) -> None:
-        """Correct the rate from the host clock once the baseline is long enough to trust."""
-        span_s = h - self._segment_h
-        if span_s < self.settings.rate_window_s or self._segment_count < 2:
+    def _update_rate(self, h: float, arrived: int) -> None:
+        """Correct the rate from the host clock once the baseline is long enough to trust;
+        ``arrived`` samples came in the read at host time ``h``."""
+        count = self._segment_count + arrived
+        if self._rate_ref is None:
+            self._rate_ref = (h, count)
             return
-        measured = (self._segment_count - 0.5) / span_s   # the first sample came half a period in, on average
+        # between two reads, so the phase of each read against the chip's ticks mostly cancels
+        span_s = h - self._rate_ref[0]
+        if span_s < self.settings.rate_window_s:
+            return
+        measured = (count - self._rate_ref[1]) / span_s
         nominal = self.config.rate_hz
         if abs(measured / nominal - 1) > self.settings.rate_tolerance:
             return

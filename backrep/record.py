@@ -1,0 +1,146 @@
+"""``backrep record``: the thigh sensor to a recording (format v1), flushed every second.
+
+The only place that chooses the bus: ``/dev/i2c-N`` through smbus2, or with ``--emulate`` an
+emulated chip fed with a trace, on a simulated clock paced ``--speed`` times real time. Either
+way the same driver and stream run. Lost samples are gaps in ``t_s``; the state of the sensor
+(calibrating, reading, lost, reconnecting, stuck) goes to stderr as it changes.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+import numpy as np
+
+from backrep.config import Config
+from backrep.errors import BackrepError, InputFileError, UsageError
+from backrep.recording import RecordingWriter, read_recording
+
+
+class SensorUnavailableError(BackrepError, OSError):
+    """No sensor to record from; the message says what to check."""
+
+
+#: A little past the trace's end, so the last samples are drained from the emulated FIFO.
+_EMULATION_TAIL_S = 0.3
+
+
+def _calibration_dir() -> Path:
+    return Config().resolved_data_dir() / "calibration"
+
+
+def _ranges_from(metadata: dict[str, str]) -> dict[str, float]:
+    """The trace's own ranges, when the MPU-6050 has them, so re-quantising loses nothing."""
+    from firmware_bridge.mpu6050 import ACCEL_RANGES_G, GYRO_RANGES_DPS
+
+    ranges = {}
+    for key, table, name in (("accel_range_g", ACCEL_RANGES_G, "accel_range_g"),
+                             ("gyro_range_dps", GYRO_RANGES_DPS, "gyro_range_dps")):
+        try:
+            value = float(metadata.get(key, ""))
+        except ValueError:
+            continue
+        if value in table:
+            ranges[name] = value
+    return ranges
+
+
+def record(out: str | Path, *, stream: Any, seconds: float | None, side: str | None,
+           t_origin_s: float, stop_at_s: float | None = None, last_t_s: float | None = None,
+           extra_metadata: dict | None = None,
+           log: TextIO = sys.stderr, now: Callable[[], _dt.datetime] | None = None) -> dict:
+    """Write ``stream`` to ``out`` until ``seconds`` of sensor time, ``stop_at_s`` on the
+    stream's clock, or Ctrl-C; samples after ``last_t_s`` (the end of an emulated trace) are
+    not written. Returns a summary (samples, lost samples, final state)."""
+    status = stream.status
+    started_at = (now or (lambda: _dt.datetime.now(_dt.timezone.utc)))()
+    metadata = {
+        "rate_hz": f"{status.rate_hz:g}", "sensor": status.sensor,
+        "accel_range_g": f"{status.accel_range_g:g}", "gyro_range_dps": f"{status.gyro_range_dps:g}",
+    }
+    if side:
+        metadata["side"] = side
+    metadata["started_at"] = started_at.isoformat(timespec="seconds")
+    metadata.update(extra_metadata or {})
+
+    def report(s) -> None:
+        print(f"backrep: sensor {s.state}" + (f": {s.message}" if s.message else ""), file=log)
+
+    stream.add_listener(report)
+    samples = lost = 0
+    first_t_s = None
+    try:
+        with RecordingWriter(out, metadata) as writer:
+            while True:
+                if stop_at_s is not None and stream.clock.monotonic() >= stop_at_s:
+                    break
+                batch = stream.read(timeout_s=1.0)
+                if batch is None:
+                    continue
+                t_s = batch.t_s - t_origin_s
+                if first_t_s is None:
+                    first_t_s = float(t_s[0])
+                keep = np.ones(len(t_s), dtype=bool)
+                if seconds is not None:
+                    keep &= t_s < first_t_s + seconds
+                if last_t_s is not None:
+                    keep &= t_s <= last_t_s
+                writer.write(t_s[keep], batch.accel_g[keep], batch.gyro_dps[keep])
+                samples += int(len(t_s[keep]))
+                lost += batch.lost_samples
+                if seconds is not None and t_s[-1] >= first_t_s + seconds:
+                    break
+    except KeyboardInterrupt:
+        pass   # Ctrl-C is how a recording without --seconds ends; the writer has closed cleanly
+    finally:
+        stream.remove_listener(report)
+    final = stream.status
+    return {"samples": samples, "lost_samples": lost, "state": final.state,
+            "gyro_bias_dps": final.gyro_bias_dps, "calibration": final.calibration}
+
+
+def run(args) -> int:
+    from firmware_bridge import (BridgeError, SimulatedClock, StreamSettings, emulated_bus_from_recording,
+                                 open_stream)
+
+    out = Path(args.out)
+    if out.exists() and out.is_dir():
+        raise UsageError(f"{out} is a directory; give a file name such as {out / 'session.csv'}")
+    if not out.parent.exists():
+        raise UsageError(f"{out.parent} does not exist")
+    extra: dict[str, str] = {"source": "backrep record"}
+    stop_at_s = last_t_s = None
+    try:
+        if args.emulate:
+            trace = read_recording(args.emulate)
+            if trace.samples < 2:
+                raise InputFileError(args.emulate, "needs at least two samples to emulate")
+            rate_hz = trace.rate_hz
+            clock = SimulatedClock(start_s=float(trace.t_s[0]), speed=args.speed)
+            bus = emulated_bus_from_recording(trace, chip="mpu6050", address=args.address or 0x68,
+                                              clock=clock)
+            settings = StreamSettings(**_ranges_from(trace.metadata))
+            stream = open_stream(bus, address=args.address, rate_hz=rate_hz, clock=clock, settings=settings)
+            t_origin_s = 0.0   # the emulated chip plays the trace on the trace's own clock
+            stop_at_s = float(trace.t_s[-1]) + _EMULATION_TAIL_S
+            last_t_s = float(trace.t_s[-1]) + 0.5 / rate_hz
+            extra = {"source": f"backrep record --emulate {Path(args.emulate).name}"}
+        else:
+            stream = open_stream(args.bus, address=args.address, rate_hz=args.rate_hz,
+                                 calibration_dir=_calibration_dir())
+            t_origin_s = stream.clock.monotonic()
+    except BridgeError as exc:
+        raise SensorUnavailableError(str(exc)) from None
+    with stream:
+        print(f"backrep: recording {stream.status.sensor} at 0x{stream.status.address:02x}, "
+              f"{stream.status.rate_hz:g} Hz, to {out}" + ("" if args.seconds or args.emulate
+                                                           else " (Ctrl-C stops)"), file=sys.stderr)
+        summary = record(out, stream=stream, seconds=args.seconds, side=args.side,
+                         t_origin_s=t_origin_s, stop_at_s=stop_at_s, last_t_s=last_t_s,
+                         extra_metadata=extra)
+    bias = ", ".join(f"{v:+.3f}" for v in summary["gyro_bias_dps"])
+    print(f"backrep: {summary['samples']} samples, {summary['lost_samples']} lost; gyro bias "
+          f"({summary['calibration']}) [{bias}] °/s removed", file=sys.stderr)
+    return 0
