@@ -105,7 +105,7 @@ class SimulatedSession:
             "lost_spans": [[round(a + t0, 3), round(b + t0, 3)] for a, b in self.lost_spans_s],
             "person": self.person.as_dict(),
             "mounting": self.mounting.as_dict(),
-            "imu": {**asdict(self.imu), **self.imu_errors.as_dict()},
+            "imu": {**asdict(self.imu), "dlpf_hz": self.imu.dlpf_hz, **self.imu_errors.as_dict()},
         }
 
 
@@ -269,7 +269,8 @@ def planned_session(spec: SessionSpec, person: Person, rng: np.random.Generator)
         _rest(c, s, float(rng.uniform(2.0, 4.0)), lifted)
     n_reps = spec.reps if spec.reps is not None else DEFAULT_REPS[spec.exercise]
 
-    # Confounders that happen in a rest between reps, placed in distinct slots mid-set.
+    # Confounders that happen in a rest between reps, each in its own rest while there are enough;
+    # "abandoned" twice when the set is long enough.
     in_rests = [k for k in spec.confounders if k in ("abandoned", "slip", "shift")]
     if "abandoned" in spec.confounders and n_reps >= 4:
         in_rests.append("abandoned")
@@ -281,7 +282,7 @@ def planned_session(spec: SessionSpec, person: Person, rng: np.random.Generator)
     for i in range(n_reps):
         _do_rep(c, spec, person, s, rest_deg, truth)
         _rest(c, s, s.rest_s(), lifted)
-        if i < n_reps - 1:
+        if i < n_reps - 1 or n_reps == 1:   # between reps; after the only one
             for kind in slot_of.get(i, []):
                 _confound(kind, c, spec, person, s, rest_deg, truth, lifted)
     if "other_leg" in spec.confounders:
