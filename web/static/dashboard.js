@@ -187,7 +187,7 @@
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, w, h);
     const css = getComputedStyle(document.documentElement);
-    const lo = -40, hi = 140, y = (a) => h - 6 - ((a - lo) / (hi - lo)) * (h - 12);
+    const lo = -40, hi = 150, y = (a) => h - 6 - ((a - lo) / (hi - lo)) * (h - 12);
     g.strokeStyle = css.getPropertyValue("--line"); g.lineWidth = 1;
     g.beginPath(); g.moveTo(0, y(0)); g.lineTo(w, y(0)); g.stroke();
     if (trace.length < 2) return;

@@ -57,7 +57,7 @@
       section.className = "day"; section.dataset.date = date;
       const h = document.createElement("h3");
       const reps = list.reduce((n, s) => n + s.reps, 0);
-      h.textContent = `${new Date(`${date}T12:00:00`).toLocaleDateString(undefined, { weekday: "long", day: "numeric", month: "long" })} · ${list.length} sets · ${reps} reps`;
+      h.textContent = `${new Date(`${date}T12:00:00`).toLocaleDateString(undefined, { weekday: "long", day: "numeric", month: "long" })} · ${list.length} ${list.length === 1 ? "set" : "sets"} · ${reps} ${reps === 1 ? "rep" : "reps"}`;
       section.appendChild(h);
       for (const s of list) {
         const row = document.createElement("div");
@@ -73,7 +73,7 @@
         if (s.status !== "closed") {
           const badge = document.createElement("span");
           badge.className = `status-${s.status}`;
-          badge.textContent = s.status === "open" ? " · under way" : " · interrupted";
+          badge.textContent = s.status === "open" ? " under way" : " interrupted";
           row.children[2].appendChild(badge);
         }
         section.appendChild(row);

@@ -1,0 +1,172 @@
+"""The dashboard in Debian's Chromium, driven by Playwright: what a person at the tablet sees.
+
+Set BACKREP_SCREENSHOT_DIR=docs/screenshots to refresh the committed screenshots; by default
+they go to the test's temporary directory.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from backrep.live import LiveHub
+from backrep.service import Samples, Service, programme
+from backrep.store import Store
+from tests.test_service import make_recording
+from tests.test_web_serve import start_server, stop_server
+from web import create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TABLET = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    folder = Path(os.environ.get("BACKREP_SCREENSHOT_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _watch_errors(page) -> list[str]:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    return errors
+
+
+def test_replay_updates_count_hold_timer_and_history_live(browser, tmp_path, shots):
+    # Holds of 23 s, so the timer passes its 20 s target and says "done" before the lowering.
+    recording = make_recording(tmp_path / "knee_to_chest.csv", reps=3, hold_s=23.0, lead_s=12.0)
+    proc, base = start_server(["--replay", str(recording), "--exercise", "knee_to_chest", "--speed", "8"], tmp_path)
+    try:
+        live = browser.new_page(viewport=TABLET)
+        history = browser.new_page(viewport=TABLET)
+        errors = _watch_errors(live) + _watch_errors(history)
+        live.goto(base + "/")
+        history.goto(base + "/history")
+        expect(live.locator("#live-exercise")).to_have_text("Knee to chest")
+        expect(live.locator("#target")).to_have_text("5")
+        # The hold timer counts up, then turns to "done" at the target, before the first rep counts.
+        live.wait_for_function("parseInt(document.querySelector('#hold-elapsed').textContent) >= 5")
+        live.wait_for_function("document.querySelector('#hold').dataset.done === 'true'")
+        expect(live.locator("#hold-elapsed")).to_have_text("done")
+        live.wait_for_function("document.querySelector('#reps').textContent === '2'")
+        live.wait_for_function("document.querySelector('#hold-elapsed').textContent.endsWith(' s')"
+                               " && parseInt(document.querySelector('#hold-elapsed').textContent) >= 8")
+        live.screenshot(path=str(shots / "live.png"))
+        expect(live.locator("#reps")).to_have_text("3", timeout=30_000)
+        # The recording ends: the set closes and its summary replaces the live view.
+        expect(live.locator("#summary-reps")).to_have_text("3 / 5", timeout=15_000)
+        expect(live.locator("#summary-holds li")).to_have_count(3)
+        # The history page, untouched since it loaded, now lists the finished set.
+        row = history.locator(".set").first
+        expect(row.locator(".set-reps")).to_have_text("3 / 5")
+        expect(row).to_contain_text("Knee to chest")
+        expect(history.locator("#chart rect.bar")).to_have_count(1)
+        history.screenshot(path=str(shots / "history.png"), full_page=False)
+        assert errors == []
+    finally:
+        code, took_s = stop_server(proc)
+    assert code == 0 and took_s < 5
+
+
+class StillSource:
+    """A thigh lying flat and still, 100 samples a second, in real time."""
+
+    mode = "sensor"
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.rng = np.random.default_rng(3)
+
+    def read(self, timeout_s: float = 1.0):
+        time.sleep(0.05)
+        t_s = (self.n + np.arange(5)) / 100.0
+        self.n += 5
+        accel = np.tile([0.0, 0.0, 1.0], (5, 1)) + self.rng.normal(0, 0.002, (5, 3))
+        return Samples(t_s, accel, self.rng.normal(0, 0.1, (5, 3)))
+
+    @property
+    def status(self) -> dict:
+        return {"state": "reading", "rate_hz": 100.0}
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def manual_server(tmp_path):
+    """The whole stack in this process over a still sensor, served by waitress."""
+    import waitress
+
+    store = Store.in_dir(tmp_path)
+    hub = LiveHub()
+    service = Service(StillSource(), hub, store)
+    app = create_app({"HEARTBEAT_S": 1.0}, live=hub, store=store, controller=service, programme=programme())
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
+    service.start()
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}", store
+    hub.close_all()
+    service.stop()
+    server.task_dispatcher.shutdown(timeout=1)
+    server.close()
+    store.close()
+
+
+def test_choose_start_reference_pose_go_stop_and_summary(browser, manual_server, shots):
+    base, store = manual_server
+    page = browser.new_page(viewport=TABLET)
+    errors = _watch_errors(page)
+    page.goto(base + "/")
+    expect(page.locator("#safety")).to_contain_text("pain free")
+    expect(page.locator(".exercise")).to_have_count(4)
+    expect(page.locator("#start")).to_be_disabled()
+    page.locator(".exercise", has_text="Heel slide").click()
+    page.locator(".leg[data-leg='left']").click()
+    page.screenshot(path=str(shots / "programme.png"))
+    page.locator("#start").click()
+    expect(page.locator("#live-exercise")).to_have_text("Heel slide")
+    expect(page.locator("#live-leg")).to_have_text("Left")
+    expect(page.locator("#reference .instruction")).to_have_text("Lie flat, legs straight, keep still")
+    # Still for long enough: the reference is taken and the page says go.
+    expect(page.locator("#go")).to_be_visible(timeout=10_000)
+    expect(page.locator("#reference")).to_be_hidden()
+    expect(page.locator("#reps")).to_have_text("0")
+    expect(page.locator("#target")).to_have_text("10")
+    expect(page.locator("#hold")).to_be_hidden()  # heel slides have no hold to time
+    page.locator("#stop").click()
+    expect(page.locator("#summary-reps")).to_have_text("0 / 10")
+    expect(page.locator("#programme")).to_be_visible()
+    (record,) = store.sets()
+    assert (record.exercise, record.leg, record.status) == ("heel_slide", "left", "closed")
+    assert errors == []
+
+
+def test_dark_theme_toggle_is_remembered(browser, manual_server):
+    base, _ = manual_server
+    page = browser.new_page(viewport=TABLET, color_scheme="light")
+    page.goto(base + "/")
+    background = "getComputedStyle(document.body).backgroundColor"
+    light = page.evaluate(background)
+    page.locator("#theme").click()
+    dark = page.evaluate(background)
+    page.reload()
+    assert light != dark and page.evaluate(background) == dark
