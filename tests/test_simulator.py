@@ -260,6 +260,19 @@ def test_labels_agree_with_the_plan(exercise):
             assert 0.15 <= event["fraction_of_range"] <= 0.35
 
 
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_confounder_movements_fall_outside_every_labelled_rep(exercise):
+    spec = SessionSpec("c", exercise, 22, rate_hz=25, confounders=CONFOUNDERS)
+    labels = simulated_session(spec).labels()
+    kinds = {e["kind"] for e in labels["events"]}
+    assert {"abandoned", "slip", "shift", "other_leg", "exit", "knock"} <= kinds
+    for event in labels["events"]:
+        if "end_s" not in event:
+            continue
+        for start, end in labels["rep_spans"]:
+            assert event["end_s"] <= start or event["start_s"] >= end, (event, start, end)
+
+
 def test_lost_samples_appear_as_gaps_in_t_s():
     spec = SessionSpec("g", "heel_slide", 31, rate_hz=100, reps=4, confounders=("lost",))
     session = simulated_session(spec)
@@ -306,6 +319,14 @@ def test_the_library_covers_exercises_rates_and_every_confounder_twice():
     for kind in CONFOUNDERS:
         assert sum(kind in s.confounders for s in LIBRARY) >= 2, kind
     assert len({s.seed for s in LIBRARY + DEMOS}) == len(LIBRARY) + len(DEMOS)
+
+
+def test_the_committed_files_are_exactly_the_library_and_the_demos():
+    assert {p.stem for p in (ROOT / "recordings").glob("*.csv")} == {s.name for s in LIBRARY}
+    assert {p.stem for p in (ROOT / "recordings").glob("*.json")} == {s.name for s in LIBRARY}
+    assert {p.stem for p in (ROOT / "backrep" / "demo").glob("*.csv")} == set(EXERCISES) == {s.name for s in DEMOS}
+    total_mb = sum(p.stat().st_size for p in (ROOT / "recordings").iterdir()) / 1e6
+    assert total_mb < 40
 
 
 def test_regenerating_a_committed_recording_gives_the_same_bytes(tmp_path):
