@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from backrep.recording import read_labels, read_recording
-from backrep.simulator import (CONFOUNDERS, EXERCISES, Choreographer, ImuSettings, Mounting, Person,
+from backrep.simulator import (CONFOUNDERS, EXERCISES, Choreographer, ImuSettings, Knock, Mounting, Person,
                                SessionSpec, ideal_errors, random_errors, random_mounting, random_person,
                                sampled, sensor_motion, sensor_pose, simulated_session)
 from backrep.simulator.body import STANDARD_GRAVITY_M_S2
@@ -165,7 +164,6 @@ def test_outputs_are_whole_lsbs_of_the_range_and_saturate(accel_range_g, gyro_ra
 def test_a_knock_beyond_the_range_saturates_at_full_scale():
     c = Choreographer(0.0)
     c.still(1.0)
-    from backrep.simulator import Knock
     c.knock(Knock(0.5, 0.04, 4.0, 100.0, (1.0, 0.0, 0.0), (0.0, 0.0, 1.0)))
     motion = sensor_motion(c.plan, quiet_person(), mountings(1)[0][0], "right", 4000.0)
     samples = sampled(motion, ImuSettings(1000.0, accel_range_g=2.0), ideal_errors(),
