@@ -147,6 +147,20 @@ def test_strap_slip_turns_gravity_in_the_sensor_but_not_the_inclination():
 # --------------------------------------------------------------------------- the chip
 
 
+def test_a_knock_on_the_bed_shakes_the_sensor_along_the_vertical():
+    c = Choreographer(50.0)
+    c.still(1.0)
+    c.knock(Knock(0.5, 0.03, 2.0, 0.0, (0.0, 0.0, 1.0), (1.0, 0.0, 0.0), frame="world"))
+    mounting, side = mountings(1)[0]
+    motion = sensor_motion(c.plan, quiet_person(), mounting, side, GRID_HZ)
+    gravity = motion.accel_g[0]
+    extra = motion.accel_g - gravity
+    peak = np.abs(extra).max(axis=1).argmax()
+    # All of the extra force is along gravity's direction, and it peaks at the planned 2 g.
+    assert np.linalg.norm(np.cross(extra[peak], gravity)) < 1e-9
+    assert np.linalg.norm(extra[peak]) == pytest.approx(2.0, rel=0.02)
+
+
 @pytest.mark.parametrize("accel_range_g,gyro_range_dps", [(2.0, 250.0), (4.0, 500.0)])
 def test_outputs_are_whole_lsbs_of_the_range_and_saturate(accel_range_g, gyro_range_dps):
     spec = SessionSpec("q", "heel_slide", 11, rate_hz=200, reps=2, confounders=("knock",),

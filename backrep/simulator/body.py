@@ -182,6 +182,10 @@ def sensor_motion(plan: Plan, person: Person, mounting: Mounting, side: str,
         inside = (t_s >= knock.t_s) & (t_s <= knock.t_s + knock.duration_s)
         rate_shape, accel_shape = knock_shapes((t_s[inside] - knock.t_s) / knock.duration_s)
         gyro_dps[inside] += knock.gyro_dps * np.outer(rate_shape, knock.gyro_axis)
-        accel_g[inside] += knock.accel_g * np.outer(accel_shape, knock.accel_axis)
+        if knock.frame == "world":
+            axis = np.einsum("nji,j->ni", sensor[inside], np.array(knock.accel_axis))
+        else:
+            axis = np.array(knock.accel_axis)[None, :]
+        accel_g[inside] += knock.accel_g * accel_shape[:, None] * axis
 
     return SensorMotion(t_s=t_s, accel_g=accel_g, gyro_dps=gyro_dps, flexion_deg=flexion_deg)

@@ -16,14 +16,20 @@ from backrep.simulator.trajectory import Channel, Move, Wobble
 
 @dataclass(frozen=True)
 class Knock:
-    """A short jolt of the sensor (a knock on the bed or the sensor): returns to where it was."""
+    """A short jolt of the sensor that returns it to where it was.
+
+    A knock on the sensor shakes it along any axis of its own (``frame="sensor"``); a knock on
+    the bed bounces the body along the world's vertical (``frame="world"``, ``accel_axis`` in
+    world axes). The rate's axis is always in sensor axes.
+    """
 
     t_s: float
     duration_s: float
     accel_g: float
     gyro_dps: float
-    accel_axis: tuple[float, float, float]   # unit, sensor axes
-    gyro_axis: tuple[float, float, float]
+    accel_axis: tuple[float, float, float]   # unit, in ``frame`` axes
+    gyro_axis: tuple[float, float, float]    # unit, sensor axes
+    frame: str = "sensor"
 
 
 @dataclass

@@ -234,13 +234,16 @@ def _other_leg(c: Choreographer, spec: SessionSpec, person: Person, s: _Script, 
 def _knocks(plan: Plan, rng: np.random.Generator, after_s: float, truth: Truth) -> None:
     for t_s in np.sort(rng.uniform(after_s, plan.duration_s - 0.2, int(rng.integers(2, 6)))):
         a, w = rng.normal(size=3), rng.normal(size=3)
+        on_bed = bool(rng.random() < 0.5)
         knock = Knock(t_s=float(t_s), duration_s=float(rng.uniform(0.01, 0.05)),
                       accel_g=float(rng.uniform(1.0, 4.0)), gyro_dps=float(rng.uniform(50.0, 300.0)),
-                      accel_axis=tuple(float(x) for x in a / np.linalg.norm(a)),
-                      gyro_axis=tuple(float(x) for x in w / np.linalg.norm(w)))
+                      accel_axis=(0.0, 0.0, 1.0) if on_bed else tuple(float(x) for x in a / np.linalg.norm(a)),
+                      gyro_axis=tuple(float(x) for x in w / np.linalg.norm(w)),
+                      frame="world" if on_bed else "sensor")
         plan.knocks.append(knock)
-        truth.events.append({"kind": "knock", "start_s": knock.t_s, "duration_s": round(knock.duration_s, 4),
-                             "accel_g": round(knock.accel_g, 2), "gyro_dps": round(knock.gyro_dps, 1)})
+        truth.events.append({"kind": "knock", "on": "bed" if on_bed else "sensor", "start_s": knock.t_s,
+                             "duration_s": round(knock.duration_s, 4), "accel_g": round(knock.accel_g, 2),
+                             "gyro_dps": round(knock.gyro_dps, 1)})
 
 
 def _lost_spans(plan: Plan, rng: np.random.Generator, after_s: float) -> list[tuple[float, float]]:
