@@ -118,7 +118,9 @@ def run(args) -> int:
             if trace.samples < 2:
                 raise InputFileError(args.emulate, "needs at least two samples to emulate")
             rate_hz = trace.rate_hz
-            clock = SimulatedClock(start_s=float(trace.t_s[0]), speed=args.speed)
+            # paced, deterministic, and waking a little late as a real host does
+            clock = SimulatedClock(start_s=float(trace.t_s[0]), speed=args.speed,
+                                   sleep_jitter_s=0.3 / rate_hz)
             bus = emulated_bus_from_recording(trace, chip="mpu6050", address=args.address or 0x68,
                                               clock=clock)
             settings = StreamSettings(**_ranges_from(trace.metadata))

@@ -12,7 +12,7 @@ from firmware_bridge.calibration import CalibrationStore, GyroBias
 from firmware_bridge.clock import Clock, MonotonicClock, ScaledClock, SimulatedClock
 from firmware_bridge.emulated import (EmulatedBus, EmulatedChip, EmulatedLsm6ds, EmulatedMpu6050,
                                       Faults, Trace, emulated_bus_from_recording, emulated_chip,
-                                      synthetic_trace)
+                                      marker_numbers, marker_trace, synthetic_trace)
 from firmware_bridge.errors import (BridgeError, BusError, ConfigurationError, SensorNotFoundError,
                                     UnsupportedSensorError)
 from firmware_bridge.i2c import SharedBus
@@ -26,5 +26,5 @@ __all__ = [
     "Faults", "GyroBias", "Identity", "MonotonicClock", "SampleBatch", "ScaledClock",
     "SensorNotFoundError", "SensorStatus", "SensorStream", "SharedBus", "SimulatedClock",
     "StreamGroup", "StreamSettings", "Trace", "UnsupportedSensorError", "emulated_bus_from_recording",
-    "emulated_chip", "find_sensor", "synthetic_trace", "identify_at", "open_bus", "open_stream", "scan",
+    "emulated_chip", "find_sensor", "marker_numbers", "marker_trace", "synthetic_trace", "identify_at", "open_bus", "open_stream", "scan",
 ]

@@ -5,6 +5,7 @@ share one clock object, so a simulated clock runs a minute of sensor data in mil
 """
 from __future__ import annotations
 
+import random
 import time
 from typing import Protocol
 
@@ -31,20 +32,26 @@ class MonotonicClock:
 class SimulatedClock:
     """Time that moves only when someone sleeps or advances it; tests and replays use it.
 
+    ``sleep_jitter_s``: each sleep overruns by a random amount up to this, like a busy host's.
     ``speed``: when given, each ``sleep`` also waits ``seconds / speed`` of real time, so an
     emulation runs paced (``record --emulate --speed X``) yet stays deterministic: a busy host
     slows it down instead of overflowing the emulated FIFO.
     """
 
-    def __init__(self, start_s: float = 0.0, speed: float | None = None) -> None:
+    def __init__(self, start_s: float = 0.0, speed: float | None = None, *,
+                 sleep_jitter_s: float = 0.0, seed: int = 0) -> None:
         self._now_s = float(start_s)
         self.speed = speed
+        self.sleep_jitter_s = sleep_jitter_s   # a sleep overruns by up to this, as Linux's do
+        self._rng = random.Random(seed)
 
     def monotonic(self) -> float:
         return self._now_s
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
+            if self.sleep_jitter_s:
+                seconds += self._rng.uniform(0.0, self.sleep_jitter_s)
             self._now_s += seconds
             if self.speed:
                 time.sleep(seconds / self.speed)

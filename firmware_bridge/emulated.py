@@ -119,7 +119,7 @@ def synthetic_trace(seconds: float = 20.0, rate_hz: float = 100.0, *, rest_s: fl
     40-degree leg raises about the x axis, with sensor noise so nothing is ever bit-identical."""
     rng = np.random.default_rng(seed)
     t_s = np.arange(int(round(seconds * rate_hz))) / rate_hz
-    moving = np.clip((t_s - rest_s) / (seconds - rest_s - 1.0), 0, 1)
+    moving = np.clip((t_s - rest_s) / max(seconds - rest_s - 1.0, 1e-3), 0, 1)
     theta_rad = np.radians(40.0) * 0.5 * (1 - np.cos(2 * np.pi * raises * moving))
     theta_rad[t_s > seconds - 1.0] = 0.0
     rate_dps = np.degrees(np.gradient(theta_rad, t_s))
@@ -128,6 +128,29 @@ def synthetic_trace(seconds: float = 20.0, rate_hz: float = 100.0, *, rest_s: fl
     accel_g += rng.normal(0, 0.002, accel_g.shape)
     gyro_dps += rng.normal(0, 0.08, gyro_dps.shape)
     return Trace(t_s, accel_g, gyro_dps, rate_hz, rate_hz)
+
+
+MARKER_OFFSET = 15000
+MARKER_SPAN = 30000
+
+
+def marker_trace(seconds: float, rate_hz: float, accel_g_per_lsb: float, *, nominal_rate_hz: float = 0.0,
+                 seed: int = 0) -> Trace:
+    """A trace whose accelerometer x axis carries each sample's number in raw counts (for a chip
+    at ``accel_g_per_lsb``), so a test can tell exactly which trace sample it got back: no
+    duplicate, no gap, no invented value goes unseen. The other axes carry noise."""
+    rng = np.random.default_rng(seed)
+    n = int(round(seconds * rate_hz))
+    t_s = np.arange(n) / rate_hz
+    number = np.arange(n) % MARKER_SPAN - MARKER_OFFSET
+    accel_g = np.stack([number * accel_g_per_lsb, rng.normal(0, 0.05, n), 1 + rng.normal(0, 0.05, n)], axis=1)
+    gyro_dps = rng.normal(0, 20.0, (n, 3))
+    return Trace(t_s, accel_g, gyro_dps, rate_hz, nominal_rate_hz or rate_hz)
+
+
+def marker_numbers(accel_g: np.ndarray, accel_g_per_lsb: float) -> np.ndarray:
+    """The trace sample numbers a ``marker_trace`` put in these samples."""
+    return np.round(np.asarray(accel_g)[:, 0] / accel_g_per_lsb).astype(np.int64) + MARKER_OFFSET
 
 
 class EmulatedChip:

@@ -161,12 +161,13 @@ class Lsm6dsox(_Lsm6dsBase):
 
     def read_fifo(self) -> FifoRead:
         status1, status2 = self.device.read_burst(FIFO_STATUS1, 2)
+        counted_at_s = self.clock.monotonic()
         if status2 & FIFO_STATUS2_OVERRUN:
             self.reset_fifo()
             return FifoRead(EMPTY_RAW, overflowed=True)
         words = (status2 & 0b11) << 8 | status1
         if not words:
-            return FifoRead(EMPTY_RAW)
+            return FifoRead(EMPTY_RAW, counted_at_s=counted_at_s)
         data = np.frombuffer(self._burst(DSOX_FIFO_DATA_OUT_TAG, words * DSOX_WORD_BYTES), dtype=np.uint8)
         data = data.reshape(-1, DSOX_WORD_BYTES)
         tags = data[:, 0] >> 3
@@ -185,7 +186,8 @@ class Lsm6dsox(_Lsm6dsBase):
             else:
                 dropped += bool(self._pending)   # a lone word is dropped, never paired
                 self._pending = {kind: (int(counter), value)}
-        return FifoRead(np.array(frames, dtype=np.int64).reshape(-1, 6), dropped_samples=dropped)
+        return FifoRead(np.array(frames, dtype=np.int64).reshape(-1, 6), dropped_samples=dropped,
+                        counted_at_s=counted_at_s)
 
 
 class Lsm6ds3(_Lsm6dsBase):
@@ -213,6 +215,7 @@ class Lsm6ds3(_Lsm6dsBase):
 
     def read_fifo(self) -> FifoRead:
         s1, s2, s3, s4 = self.device.read_burst(FIFO_STATUS1, 4)
+        counted_at_s = self.clock.monotonic()
         if s2 & FIFO_STATUS2_OVERRUN:
             self.reset_fifo()
             return FifoRead(EMPTY_RAW, overflowed=True)
@@ -226,10 +229,11 @@ class Lsm6ds3(_Lsm6dsBase):
             dropped = 1
         frames = words // DS3_PATTERN_WORDS
         if not frames:
-            return FifoRead(EMPTY_RAW, dropped_samples=dropped)
+            return FifoRead(EMPTY_RAW, dropped_samples=dropped, counted_at_s=counted_at_s)
         data = self._burst(DS3_FIFO_DATA_OUT_L, frames * DS3_PATTERN_WORDS * 2)
         values = np.frombuffer(data, dtype="<i2").astype(np.int64).reshape(-1, 6)
-        return FifoRead(np.concatenate([values[:, 3:6], values[:, 0:3]], axis=1), dropped_samples=dropped)
+        return FifoRead(np.concatenate([values[:, 3:6], values[:, 0:3]], axis=1), dropped_samples=dropped,
+                        counted_at_s=counted_at_s)
 
 
 DRIVERS = {WHO_AM_I_DS3: Lsm6ds3, WHO_AM_I_DSOX: Lsm6dsox}

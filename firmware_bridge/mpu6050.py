@@ -163,6 +163,7 @@ class Mpu6050:
             self._overflow_pending = False
             return FifoRead(EMPTY_RAW, overflowed=True)
         high, low = self.device.read_burst(FIFO_COUNT_H, 2)
+        counted_at_s = self.clock.monotonic()
         count = ((high << 8) | low) & 0x1FFF
         if count % FRAME_BYTES:
             # The chip only ever adds whole frames, so a partial one means a byte went missing
@@ -176,9 +177,9 @@ class Mpu6050:
             chunks.append(self.device.read_burst(FIFO_R_W, take * FRAME_BYTES))
             frames -= take
         if not chunks:
-            return FifoRead(EMPTY_RAW)
+            return FifoRead(EMPTY_RAW, counted_at_s=counted_at_s)
         raw = np.frombuffer(b"".join(chunks), dtype=">i2").reshape(-1, 6).astype(np.int64)
-        return FifoRead(raw)
+        return FifoRead(raw, counted_at_s=counted_at_s)
 
     def is_running(self) -> bool:
         power = self.device.read_u8(PWR_MGMT_1)

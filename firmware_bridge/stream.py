@@ -217,6 +217,7 @@ class SensorStream:
                 self._next_attempt_h = self.clock.monotonic() + self._backoff_s
                 self._backoff_s = min(self.settings.backoff_max_s, self._backoff_s * 2)
         try:
+            h0 = self.clock.monotonic()
             fifo = self.driver.read_fifo()
             h = self.clock.monotonic()
             if fifo.overflowed:
@@ -238,9 +239,9 @@ class SensorStream:
                 self._next_attempt_h = self.clock.monotonic() + self._backoff_s
             return None
         self._errors = 0
-        return self._accept(fifo, h)
+        return self._accept(fifo, h0, h)
 
-    def _accept(self, fifo: FifoRead, h: float) -> SampleBatch | None:
+    def _accept(self, fifo: FifoRead, h0: float, h: float) -> SampleBatch | None:
         self._lose(fifo.dropped_samples)
         self._segment_count += fifo.dropped_samples
         raw = fifo.raw
@@ -248,7 +249,7 @@ class SensorStream:
         if not n:
             return None
         self._last_data_h = h
-        self._update_rate(h, n)
+        self._update_timeline(h0, fifo.counted_at_s or h, n)
         self._segment_count += n
         index = np.arange(self._next_index, self._next_index + n)
         self._next_index += n
@@ -275,30 +276,37 @@ class SensorStream:
         self._set(samples_total=self._samples_total, lost_samples_total=self._lost_total, quiet=True)
         return SampleBatch(t_s, accel_g, gyro_dps, lost)
 
-    def _update_rate(self, h: float, arrived: int) -> None:
-        """Correct the rate from the host clock once the baseline is long enough to trust;
-        ``arrived`` samples came in the read at host time ``h``."""
+    def _update_timeline(self, h0: float, counted_h: float, arrived: int) -> None:
+        """Keep the sample-number-to-time line true to the host clock, without ever letting a
+        host timestamp onto a sample.
+
+        Rate: samples counted between two reads at least ``rate_window_s`` apart, timed by when
+        each count was taken (``counted_h``). Offset: a read that started at ``h0`` and had its
+        count by ``counted_h`` proves the newest sample it got was made in (h0 - one period,
+        counted_h]; when the line puts it outside, the line is nudged towards that
+        window (by at most 5 % of a period a read, so steps stay even). Reads land at varied
+        phases of the chip's ticks, so the windows close in on the truth.
+        """
         count = self._segment_count + arrived
+        rate = self._rate_hz
         if self._rate_ref is None:
-            self._rate_ref = (h, count)
-            return
-        # between two reads, so the phase of each read against the chip's ticks mostly cancels
-        span_s = h - self._rate_ref[0]
-        if span_s < self.settings.rate_window_s:
-            return
-        measured = (count - self._rate_ref[1]) / span_s
-        nominal = self.config.rate_hz
-        if abs(measured / nominal - 1) > self.settings.rate_tolerance:
-            return
+            self._rate_ref = (counted_h, count)
+        elif counted_h - self._rate_ref[0] >= self.settings.rate_window_s:
+            measured = (count - self._rate_ref[1]) / (counted_h - self._rate_ref[0])
+            if abs(measured / self.config.rate_hz - 1) <= self.settings.rate_tolerance:
+                rate = measured
         last = self._next_index - 1
         t_last = self._anchor_t + (last - self._anchor_n) / self._rate_hz
-        # where the host clock says the newest sample sits, slewed gently so steps stay positive
-        # (that estimate is good to half a sample, so only a small part of the error is taken)
-        host_t_last = self._segment_h + (self._segment_count - 0.5) / measured
-        slew = float(np.clip(0.05 * (host_t_last - t_last), -0.02 / measured, 0.02 / measured))
-        if last >= 0:
-            self._anchor_n, self._anchor_t = last, t_last + slew
-        self._rate_hz = measured
+        t_newest = t_last + arrived / rate
+        low, high = h0 - 1.0 / rate, counted_h
+        shift = min(0.0, high - t_newest) or max(0.0, low - t_newest)
+        if last < 0:   # nothing stamped yet: the first read may place the line outright
+            self._anchor_t += shift
+            self._rate_hz = rate
+            return
+        limit = 0.05 / rate
+        self._anchor_n, self._anchor_t = last, t_last + float(np.clip(shift, -limit, limit))
+        self._rate_hz = rate
 
     def _not_stuck(self, raw: np.ndarray) -> np.ndarray:
         """Samples to keep: a run of identical samples longer than ``stuck_after_s`` is not data."""
@@ -378,13 +386,17 @@ class StreamGroup:
         self.streams = list(streams)
 
     def read(self, timeout_s: float = 1.0) -> list[SampleBatch | None]:
+        """One batch per sensor, in the order given, ending at about the same moment: every
+        pass polls all of them, and what arrives while waiting for a slower one is merged in.
+        ``None`` for a sensor that had nothing by ``timeout_s``."""
         clock = self.streams[0].clock
         deadline = clock.monotonic() + timeout_s
         batches: list[SampleBatch | None] = [None] * len(self.streams)
         while True:
             for i, stream in enumerate(self.streams):
-                if batches[i] is None:
-                    batches[i] = stream.read(timeout_s=0)
+                batch = stream.read(timeout_s=0)
+                if batch is not None:
+                    batches[i] = batch if batches[i] is None else _merge(batches[i], batch)
             now = clock.monotonic()
             if all(b is not None for b in batches) or now >= deadline:
                 return batches
@@ -399,6 +411,13 @@ class StreamGroup:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _merge(first: SampleBatch, second: SampleBatch) -> SampleBatch:
+    return SampleBatch(np.concatenate([first.t_s, second.t_s]),
+                       np.concatenate([first.accel_g, second.accel_g]),
+                       np.concatenate([first.gyro_dps, second.gyro_dps]),
+                       first.lost_samples + second.lost_samples)
 
 
 def open_bus(bus: Any = 1, bus_factory: Callable[[Any], Any] | None = None) -> SharedBus:

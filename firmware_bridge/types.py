@@ -82,6 +82,8 @@ class FifoRead:
     raw: np.ndarray
     overflowed: bool = False
     dropped_samples: int = 0   # samples known lost while realigning (a lone tagged word, a broken frame)
+    counted_at_s: float | None = None   # clock reading just after the count was read: the frames
+                                        # read were all made before it (long bursts come later)
 
 
 EMPTY_RAW = np.zeros((0, 6), dtype=np.int64)
