@@ -41,6 +41,8 @@ class CounterSettings:
     typical_rep_fraction: float = 0.5
     #: How many recent reps make "typical".
     typical_reps: int = 5
+    #: A rep is done once the thigh has come back this fraction of the way to where it left.
+    return_fraction: float = 0.5
     #: Shortest rep: a knock is quicker than this...
     min_rep_s: float = 0.6
     #: ...and once the person has done a few, so is anything under this fraction of their pace.
@@ -50,6 +52,8 @@ class CounterSettings:
     #: The still band: this fraction of the rep threshold, but never below `still_floor_deg`.
     still_fraction: float = 0.25
     still_floor_deg: float = 0.3
+    #: Still at the bottom this long between reps is a long rest.
+    long_rest_s: float = 2.0
     #: A pause shorter than this at the far end is not a hold.
     min_hold_s: float = 1.0
     #: The hold band below the far end: fraction of the excursion, at least `hold_floor_deg`.
@@ -102,12 +106,18 @@ class RepCounter:
         self.holds: list[Hold] = []
         self.amplitudes: deque[float] = deque(maxlen=self.settings.typical_reps)
         self.durations: deque[float] = deque(maxlen=self.settings.typical_reps)
+        self._last_peak_deg: float | None = None
+        self._last_rise_deg = 0.0
+        self._last_direction = 1
         self.polarity = self.exercise.direction
         self.in_start_pose = self.exercise.start_pose_deg is None
         self._window: deque[tuple[float, float]] = deque()
         self.t_s = 0.0
         self.angle_deg = 0.0
         self._started = False
+        #: Still at the bottom, between reps, for a while: where "tilt" re-takes its rest.
+        self.long_rest = False
+        self._rest_since_s: float | None = None
         self._low_reset(0.0, 0.0)
 
     def _low_reset(self, t_s: float, angle_deg: float) -> None:
@@ -129,7 +139,7 @@ class RepCounter:
         s = self.settings
         low = self.exercise.excursion_deg[0] * s.first_rep_fraction
         if self.amplitudes:
-            typical = sorted(self.amplitudes)[len(self.amplitudes) // 2]
+            typical = sorted(self.amplitudes)[(len(self.amplitudes) - 1) // 2]
             return max(low, typical * s.typical_rep_fraction)
         return low
 
@@ -166,6 +176,13 @@ class RepCounter:
         spread = max(values) - min(values)
         still = (t_s - window[0][0] >= 0.9 * s.still_window_s
                  and spread <= max(s.still_floor_deg, s.still_fraction * self.rep_threshold_deg))
+        if still and self.phase == self.LOW and angle_deg - self.low_min_deg <= spread:
+            if self._rest_since_s is None:
+                self._rest_since_s = t_s
+        else:
+            self._rest_since_s = None
+        self.long_rest = (self._rest_since_s is not None
+                          and t_s - self._rest_since_s >= s.long_rest_s)
 
         events: list[Event] = []
         if not self.in_start_pose and still and self._in_documented_start_pose(angle_deg):
@@ -187,11 +204,20 @@ class RepCounter:
         return t_s - self.slow_since_s
 
     def _step_low(self, t_s: float, angle_deg: float) -> list[Event]:
-        if angle_deg < self.low_min_deg:
-            self.low_min_deg, self.valley_s = angle_deg, t_s
-        if angle_deg > self.low_max_deg:
-            self.low_max_deg, self.valley_max_s = angle_deg, t_s
         threshold = self.rep_threshold_deg
+        self.low_min_deg = min(self.low_min_deg, angle_deg)
+        self.low_max_deg = max(self.low_max_deg, angle_deg)
+        # When the thigh last left the bottom (either way): where a rep's time starts.
+        near = 0.2 * threshold
+        if angle_deg - self.low_min_deg <= near:
+            self.valley_s = t_s
+        if self.low_max_deg - angle_deg <= near:
+            self.valley_max_s = t_s
+        if self._last_peak_deg is not None and self.amplitudes:
+            # A rep's size is the smaller of its rise and its fall.
+            fall = abs(self._last_peak_deg - (self.low_min_deg if self._last_direction > 0
+                                              else self.low_max_deg))
+            self.amplitudes[-1] = min(self._last_rise_deg, fall)
         rise_up = angle_deg - self.low_min_deg
         rise_down = self.low_max_deg - angle_deg
         if self.polarity == 0:
@@ -255,14 +281,17 @@ class RepCounter:
         elif not near_far:
             self.far_since_s = None
 
-        # Back down by a rep threshold: the rep is done.
-        if self.peak - y >= threshold:
+        # Back down by a rep threshold and at least part of the way home: the rep is done.
+        if self.peak - y >= max(threshold, s.return_fraction * self.peak):
             if self.hold_active:
                 events.append(self._end_hold(t_s))
             duration_s = t_s - self.delay_s - self.out_start_s
             if duration_s >= self._min_rep_s():
                 self.reps += 1
                 self.amplitudes.append(self.peak)
+                self._last_peak_deg = self.valley_deg + d * self.peak
+                self._last_rise_deg = self.peak
+                self._last_direction = d
                 self.durations.append(duration_s)
                 events.append(Event("rep_counted", t_s - self.delay_s, rep=self.reps))
             self._low_reset(t_s, angle_deg)
@@ -291,7 +320,7 @@ class RepCounter:
         s = self.settings
         if len(self.durations) < 2:
             return s.min_rep_s
-        typical = sorted(self.durations)[len(self.durations) // 2]
+        typical = sorted(self.durations)[(len(self.durations) - 1) // 2]
         return max(s.min_rep_s, s.typical_duration_fraction * typical)
 
     def _rebase_s(self) -> float:

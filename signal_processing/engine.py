@@ -70,6 +70,9 @@ class Engine:
         self._period_s: float | None = None
         self._last_t_s: float | None = None
         self._smooth1 = self._smooth2 = 0.0
+        self._up1 = self._up2 = (0.0, 0.0, 1.0)
+        self._rest_up = (0.0, 0.0, 1.0)
+        self._rest_offset_deg = 0.0
         self._grid_next_s = -math.inf
         self._grid_last: tuple[float, float] | None = None
         self._speed_dps = 0.0
@@ -210,12 +213,18 @@ class Engine:
         return events
 
     def _run(self, t_s, dt_s, accel_g, gyro_dps) -> list[Event]:
-        angle = self.inclination.update(dt_s, accel_g, gyro_dps)
+        tilt = self.exercise.measure == "tilt"
+        ups: list | None = [] if tilt else None
+        angle = self.inclination.update(dt_s, accel_g, gyro_dps, ups)
         tau = self.settings.smoothing_tau_s
         grid_step = self.settings.grid_step_s
         e1, e2 = self._smooth1, self._smooth2
+        v1, v2 = self._up1, self._up2
         if self._angle_deg is None:
             e1 = e2 = float(angle[0])
+            if tilt:
+                v1 = v2 = ups[0]
+                self._rest_up = self.inclination.reference_up
         next_s = self._grid_next_s
         last = self._grid_last
         speed = self._speed_dps
@@ -226,17 +235,40 @@ class Engine:
         for i, a in enumerate(angle.tolist()):
             dt = dts[i]
             k = dt / (tau + dt)
-            e1 += k * (a - e1)
-            e2 += k * (e1 - e2)
             t = ts[i]
-            if t >= next_s:
-                if last is not None and t > last[0]:
-                    raw = (e2 - last[1]) / (t - last[0])
-                    speed += min(1.0, (t - last[0]) / (tau / 2 + t - last[0])) * (raw - speed)
-                last = (t, e2)
-                next_s = t + grid_step - 1e-9 if t - next_s > grid_step else next_s + grid_step
-                events += counter.step(t, e2, speed)
+            if tilt:
+                ux, uy, uz = ups[i]
+                v1 = (v1[0] + k * (ux - v1[0]), v1[1] + k * (uy - v1[1]), v1[2] + k * (uz - v1[2]))
+                v2 = (v2[0] + k * (v1[0] - v2[0]), v2[1] + k * (v1[1] - v2[1]), v2[2] + k * (v1[2] - v2[2]))
+                if t < next_s:
+                    continue
+                e2 = self._tilt_deg(v2)
+            else:
+                e1 += k * (a - e1)
+                e2 += k * (e1 - e2)
+                if t < next_s:
+                    continue
+            if last is not None and t > last[0]:
+                raw = (e2 - last[1]) / (t - last[0])
+                speed += min(1.0, (t - last[0]) / (tau / 2 + t - last[0])) * (raw - speed)
+            last = (t, e2)
+            next_s = t + grid_step - 1e-9 if t - next_s > grid_step else next_s + grid_step
+            events += counter.step(t, e2, speed)
+            if tilt and counter.long_rest:
+                # A long rest between reps: measure from here on (the person has shifted).
+                n = math.sqrt(v2[0] * v2[0] + v2[1] * v2[1] + v2[2] * v2[2])
+                self._rest_up = (v2[0] / n, v2[1] / n, v2[2] / n)
+                self._rest_offset_deg = e2
         self._smooth1, self._smooth2 = e1, e2
+        self._up1, self._up2 = v1, v2
         self._grid_next_s, self._grid_last, self._speed_dps = next_s, last, speed
         self._angle_deg = e2
         return events
+
+    def _tilt_deg(self, up: tuple[float, float, float]) -> float:
+        """For exercises of unknown plane: how far "up" has turned from the latest long rest,
+        any way, added to the angle at that rest so the measure stays continuous."""
+        n = math.sqrt(up[0] * up[0] + up[1] * up[1] + up[2] * up[2])
+        r = self._rest_up
+        c = (up[0] * r[0] + up[1] * r[1] + up[2] * r[2]) / n
+        return self._rest_offset_deg + math.degrees(math.acos(max(-1.0, min(1.0, c))))

@@ -11,6 +11,7 @@ from importlib import resources
 from typing import Literal
 
 HeldEnd = Literal["none", "far"]
+Measure = Literal["elevation", "tilt"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Exercise:
     held_end: HeldEnd = "none"
     #: Inclination range of a start pose reached by a one-way move that is not a rep.
     start_pose_deg: tuple[float, float] | None = None
+    #: "elevation": the thigh's inclination, signed, slip-proof (the programme's exercises);
+    #: "tilt": how far the thigh has turned from its last resting pose, any way (any exercise).
+    measure: Measure = "elevation"
     in_programme: bool = True
     advanced: bool = False
     note: str = ""
@@ -52,6 +56,8 @@ def _exercise_from_table(exercise_id: str, table: dict) -> Exercise:
     exercise = Exercise(id=exercise_id, **fields)
     if exercise.direction not in (-1, 0, 1):
         raise ValueError(f"exercise {exercise_id}: direction must be -1, 0 or 1")
+    if exercise.measure not in ("elevation", "tilt"):
+        raise ValueError(f"exercise {exercise_id}: measure must be 'elevation' or 'tilt'")
     if exercise.held_end not in ("none", "far"):
         raise ValueError(f"exercise {exercise_id}: held_end must be 'none' or 'far'")
     low, high = exercise.excursion_deg

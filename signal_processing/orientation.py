@@ -100,8 +100,12 @@ class InclinationEstimator:
         if abs(math.sqrt(ax * ax + ay * ay + az * az) - 1.0) < self.settings.jolt_g:
             self.up = _normalised(ax, ay, az)
 
-    def update(self, dt_s: np.ndarray, accel_g: np.ndarray, gyro_dps: np.ndarray) -> np.ndarray:
-        """Return the inclination in degrees for each sample; ``dt_s`` is each sample's step."""
+    def update(self, dt_s: np.ndarray, accel_g: np.ndarray, gyro_dps: np.ndarray,
+               ups: list | None = None) -> np.ndarray:
+        """Return the inclination in degrees for each sample; ``dt_s`` is each sample's step.
+
+        If ``ups`` is a list, each sample's unit "up" vector (sensor axes) is appended to it.
+        """
         s = self.settings
         n = len(dt_s)
         out = np.empty(n)
@@ -124,6 +128,8 @@ class InclinationEstimator:
             dt = dts[i]
             ax, ay, az = acc[i]
             gx, gy, gz = gyr[i]
+            if ups is not None and i:
+                ups.append((ux, uy, uz))
             gx -= bx
             gy -= by
             gz -= bz
@@ -176,6 +182,8 @@ class InclinationEstimator:
                     and gx * gx + gy * gy + gz * gz < rest_dps * rest_dps):
                 # At rest near flat: re-take the anterior reference (the strap may have slipped).
                 fx, fy, fz = _normalised(ux - sin_el * lx, uy - sin_el * ly, uz - sin_el * lz)
+        if ups is not None and n:
+            ups.append((ux, uy, uz))
         self.up = (ux, uy, uz)
         self.anterior = (fx, fy, fz)
         self.gyro_bias_dps = (bx, by, bz)
