@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import logging.config
 import signal
+import sqlite3
 import threading
 import time
 from importlib import resources
@@ -58,7 +59,7 @@ def demo_segments(search: list[Path] | None = None) -> list[Segment]:
     raise InputFileError(" or ".join(str(p) for p in search), "no demo recordings (*.csv) found")
 
 
-def build_source(args, config: Config):
+def build_source(args, config: Config, data_dir: Path | None = None):
     if args.demo and args.replay:
         raise UsageError("--demo and --replay cannot be used together")
     if args.replay:
@@ -79,10 +80,11 @@ def build_source(args, config: Config):
         speed = args.speed if args.speed != 1.0 else config.demo.speed
         return ScriptedSource(demo_segments(), speed=speed, cycle=True, pause_s=config.demo.pause_s, mode="demo")
     try:
-        return SensorSource.open(config.sensor.bus, config.sensor.address, config.sensor.rate_hz)
+        return SensorSource.open(config.sensor.bus, config.sensor.address, config.sensor.rate_hz,
+                                 calibration_dir=None if data_dir is None else data_dir / "calibration")
     except (OSError, LookupError, ValueError, ImportError) as exc:
-        raise SensorUnavailable(f"cannot open the sensor on I2C bus {config.sensor.bus}: {exc} "
-                                "(try `backrep doctor`, or `backrep serve --demo`)") from None
+        hint = "" if "doctor" in str(exc) else "; `backrep doctor` looks for it"
+        raise SensorUnavailable(f"cannot open the sensor: {exc}{hint} (no sensor? `backrep serve --demo`)") from None
 
 
 def _apply_overrides(config: Config, args) -> Config:
@@ -99,14 +101,15 @@ def _apply_overrides(config: Config, args) -> Config:
 def run(args) -> int:
     config = _apply_overrides(load_config(args.config, required=args.config is not None), args)
     logging.config.dictConfig(logging_config(config.log_level))
-    source = build_source(args, config)
-
     data_dir = config.resolved_data_dir()
+    source = build_source(args, config, data_dir)
     try:
         store = Store.in_dir(data_dir)
     except OSError as exc:
+        source.close()
         raise InputFileError(str(data_dir), f"cannot use as the data directory: {exc}") from None
-    except Exception as exc:  # sqlite3.Error: a damaged or foreign file
+    except sqlite3.Error as exc:  # a damaged or foreign file
+        source.close()
         raise InputFileError(str(data_dir / Store.FILENAME), f"cannot open the history: {exc}") from None
     interrupted = store.recover_interrupted(time.time())
     if interrupted:

@@ -200,10 +200,11 @@ class SensorSource:
         self._stream = stream
 
     @classmethod
-    def open(cls, bus: int, address: int | None, rate_hz: float) -> "SensorSource":
+    def open(cls, bus: int, address: int | None, rate_hz: float, calibration_dir: Path | None = None) -> "SensorSource":
+        """Open the real sensor; the gyro bias measured at start-up is remembered in ``calibration_dir``."""
         from firmware_bridge import open_stream
 
-        return cls(open_stream(bus, address=address, rate_hz=rate_hz))
+        return cls(open_stream(bus, address=address, rate_hz=rate_hz, calibration_dir=calibration_dir))
 
     def read(self, timeout_s: float = 1.0):
         return self._stream.read(timeout_s=timeout_s)

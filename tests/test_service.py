@@ -339,3 +339,27 @@ def test_demo_source_cycles_through_its_recordings(tmp_path):
             break
     assert cues == [SetCue("heel_slide", "left"), SetCue(None), SetCue("knee_to_chest", "right"), SetCue(None),
                     SetCue("heel_slide", "left")]
+
+
+def test_sensor_source_over_an_emulated_chip_counts_a_set_started_from_the_web(tmp_path, store):
+    """The real bridge (driver, FIFO, stream) on an emulated MPU-6050 playing a labelled recording."""
+    from backrep.recording import read_labels, read_recording
+    from backrep.service import SensorSource
+    from firmware_bridge import ScaledClock, emulated_bus_from_recording, open_stream
+
+    path = make_recording(tmp_path / "heel_slide.csv", "heel_slide", reps=4, hold_s=0, top_deg=45, lead_s=10)
+    # Real time 20x faster, so the set opens well before the first rep comes round.
+    bus = emulated_bus_from_recording(read_recording(path), clock=ScaledClock(20.0))
+    source = SensorSource(open_stream(bus=bus, rate_hz=100.0, calibration_dir=tmp_path / "cal"))
+    hub = LiveHub()
+    service = Service(source, hub, store)
+    service.start()
+    try:
+        service.start_set("heel_slide", "left")
+        assert hub.state()["sensor"]["state"] in {"calibrating", "reading"}
+        wait_for(lambda: hub.state()["reps"] >= read_labels(path).reps, timeout_s=30)
+        summary = service.stop_set()
+    finally:
+        service.stop()
+    assert summary["reps"] == read_labels(path).reps
+    assert hub.state()["sensor"]["state"] == "reading"
