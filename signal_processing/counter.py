@@ -52,10 +52,14 @@ class CounterSettings:
     #: The still band: this fraction of the rep threshold, but never below `still_floor_deg`.
     still_fraction: float = 0.25
     still_floor_deg: float = 0.3
+    #: ... and the band of "settled in a pose", allowing for sway.
+    settled_floor_deg: float = 1.0
     #: Still at the bottom this long between reps is a long rest.
     long_rest_s: float = 2.0
     #: A pause shorter than this at the far end is not a hold.
     min_hold_s: float = 1.0
+    #: A hold has ended once the thigh is this fraction of the excursion on its way back.
+    hold_end_fraction: float = 0.25
     #: The hold band below the far end: fraction of the excursion, at least `hold_floor_deg`.
     hold_fraction: float = 0.1
     hold_floor_deg: float = 1.5
@@ -115,6 +119,7 @@ class RepCounter:
         self.t_s = 0.0
         self.angle_deg = 0.0
         self._started = False
+        self._still_since_s: float | None = None
         #: Still at the bottom, between reps, for a while: where "tilt" re-takes its rest.
         self.long_rest = False
         self._rest_since_s: float | None = None
@@ -129,9 +134,8 @@ class RepCounter:
         self.peak = 0.0
         self.out_start_s = t_s
         self.peak_speed_dps = 0.0
-        self.slow_since_s: float | None = None
         self.fast_since_s: float | None = None
-        self.far_since_s: float | None = None
+        self.settled_s: float | None = None
 
     # -- thresholds that follow the person ---------------------------------------------------
     @property
@@ -174,8 +178,10 @@ class RepCounter:
             window.popleft()
         values = [a for _, a in window]
         spread = max(values) - min(values)
-        still = (t_s - window[0][0] >= 0.9 * s.still_window_s
-                 and spread <= max(s.still_floor_deg, s.still_fraction * self.rep_threshold_deg))
+        full = t_s - window[0][0] >= 0.9 * s.still_window_s
+        still = full and spread <= max(s.still_floor_deg, s.still_fraction * self.rep_threshold_deg)
+        # Settled: still but for sway, the most a person lying in a pose ever is.
+        settled = full and spread <= max(s.settled_floor_deg, s.still_fraction * self.rep_threshold_deg)
         if still and self.phase == self.LOW and angle_deg - self.low_min_deg <= spread:
             if self._rest_since_s is None:
                 self._rest_since_s = t_s
@@ -184,9 +190,13 @@ class RepCounter:
         self.long_rest = (self._rest_since_s is not None
                           and t_s - self._rest_since_s >= s.long_rest_s)
 
+        if not settled:
+            self._still_since_s = None
+        elif self._still_since_s is None:
+            self._still_since_s = t_s - s.still_window_s
         events: list[Event] = []
-        if not self.in_start_pose and still and self._in_documented_start_pose(angle_deg):
-            if self._settled_for(t_s) >= s.start_pose_settle_s:
+        if not self.in_start_pose and settled and self._in_documented_start_pose(angle_deg):
+            if t_s - self._still_since_s >= s.start_pose_settle_s:
                 # Into the start pose (hook-lying, knees to chest): the set starts from here.
                 if self.hold_active:
                     events.append(Event("hold_cancelled", t_s - self.delay_s))
@@ -196,12 +206,7 @@ class RepCounter:
                 return events
         if self.phase == self.LOW:
             return events + self._step_low(t_s, angle_deg)
-        return events + self._step_high(t_s, angle_deg, speed_dps, still)
-
-    def _settled_for(self, t_s: float) -> float:
-        if self.slow_since_s is None:
-            return self.settings.start_pose_settle_s if self.phase == self.LOW else 0.0
-        return t_s - self.slow_since_s
+        return events + self._step_high(t_s, angle_deg, speed_dps, settled)
 
     def _step_low(self, t_s: float, angle_deg: float) -> list[Event]:
         threshold = self.rep_threshold_deg
@@ -261,54 +266,51 @@ class RepCounter:
                 self.valley_deg += d * self.hold_level
                 y -= self.hold_level
                 self.out_start_s = (self.fast_since_s or t_s) - self.delay_s
+            if y > self.peak + self._hold_band_deg(self.peak) and not self.hold_active:
+                self.settled_s = None       # still on its way out
             self.peak = y
         if not self.hold_active and outward_dps > self.peak_speed_dps:
             self.peak_speed_dps = outward_dps
+            self.settled_s = None
         mark = max(s.speed_floor_dps, s.speed_fraction * self.peak_speed_dps)
-        band = self._hold_band_deg(self.peak)
-        near_far = y >= self.peak - band
         if abs(speed_dps) < mark:
-            if self.slow_since_s is None:
-                self.slow_since_s = t_s
             self.fast_since_s = None
-        else:
-            self.slow_since_s = None
-            if self.fast_since_s is None:
-                self.fast_since_s = t_s
-        if near_far and self.slow_since_s is not None:
-            if self.far_since_s is None:
-                self.far_since_s = self.slow_since_s
-        elif not near_far:
-            self.far_since_s = None
+            if self.settled_s is None and self.peak_speed_dps > mark:
+                self.settled_s = t_s        # the movement out has ended: the far end
+        elif self.fast_since_s is None:
+            self.fast_since_s = t_s
+        back_deg = self.peak - y
 
         # Back down by a rep threshold and at least part of the way home: the rep is done.
-        if self.peak - y >= max(threshold, s.return_fraction * self.peak):
+        if back_deg >= max(threshold, s.return_fraction * self.peak):
             if self.hold_active:
                 events.append(self._end_hold(t_s))
             duration_s = t_s - self.delay_s - self.out_start_s
             if duration_s >= self._min_rep_s():
                 self.reps += 1
                 self.amplitudes.append(self.peak)
+                self.durations.append(duration_s)
                 self._last_peak_deg = self.valley_deg + d * self.peak
                 self._last_rise_deg = self.peak
                 self._last_direction = d
-                self.durations.append(duration_s)
                 events.append(Event("rep_counted", t_s - self.delay_s, rep=self.reps))
             self._low_reset(t_s, angle_deg)
             return events
 
         if self.hold_active:
-            if not near_far or y < self.hold_level - band:
+            # Sway at the far end is not the end of the hold; a quarter of the way back is.
+            if back_deg >= max(self._hold_band_deg(self.peak), s.hold_end_fraction * self.peak):
                 events.append(self._end_hold(t_s))
-        elif (self.exercise.times_holds and self.far_since_s is not None
-              and t_s - self.far_since_s >= s.min_hold_s):
+        elif (self.exercise.times_holds and self.settled_s is not None
+              and t_s - self.settled_s >= s.min_hold_s
+              and back_deg < max(self._hold_band_deg(self.peak), s.hold_end_fraction * self.peak)):
             tail_s = self._tail * self.peak / max(self.peak_speed_dps, 1e-6)
-            self.hold_start_s = min(self.far_since_s - self.delay_s + tail_s, t_s - self.delay_s)
+            self.hold_start_s = min(self.settled_s - self.delay_s + tail_s, t_s - self.delay_s)
             self.hold_level = y
             events.append(Event("hold_started", self.hold_start_s))
 
         # At the far end for far longer than any hold: a new resting pose, not a rep.
-        if still and self.far_since_s is not None and t_s - self.far_since_s >= self._rebase_s():
+        if still and self.settled_s is not None and t_s - self.settled_s >= self._rebase_s():
             if self.hold_active:
                 events.append(Event("hold_cancelled", t_s - self.delay_s))
             self._low_reset(t_s, angle_deg)
@@ -336,7 +338,6 @@ class RepCounter:
         end_s = max(self.hold_start_s, began - self.delay_s - tail_s)
         hold = Hold(self.hold_start_s, end_s)
         self.hold_start_s = None
-        self.far_since_s = None
         self.holds.append(hold)
         return Event("hold_ended", end_s, hold=hold)
 
