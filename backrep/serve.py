@@ -78,7 +78,9 @@ def build_source(args, config: Config, data_dir: Path | None = None):
         raise UsageError("--exercise only goes with --replay")
     if args.demo:
         speed = args.speed if args.speed != 1.0 else config.demo.speed
-        return ScriptedSource(demo_segments(), speed=speed, cycle=True, pause_s=config.demo.pause_s, mode="demo")
+        # A faster demo shortens the pauses between sets too.
+        return ScriptedSource(demo_segments(), speed=speed, cycle=True, pause_s=config.demo.pause_s / speed,
+                              mode="demo")
     try:
         return SensorSource.open(config.sensor.bus, config.sensor.address, config.sensor.rate_hz,
                                  calibration_dir=None if data_dir is None else data_dir / "calibration")

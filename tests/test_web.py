@@ -205,5 +205,7 @@ def test_too_many_streams_get_503_with_retry_after(client, parts):
     held = [hub.subscribe(), hub.subscribe()]
     response = client.get("/api/events")
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    health = client.get("/api/health").get_json()
+    assert health["streams"] == 2 and health["max_streams"] == 2
     for listener in held:
         hub.unsubscribe(listener)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -158,3 +159,57 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, words):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1 and err.startswith("backrep: error: ")
+
+
+def test_vanished_tablets_free_their_streams(tmp_path):
+    """Streams whose clients disappear without a word are noticed at the next heartbeat."""
+    config = tmp_path / "config.toml"
+    config.write_text("[server]\nmax_streams = 3\nheartbeat_s = 0.3\n")
+    recording = make_recording(tmp_path / "heel_slide.csv", "heel_slide", reps=2, hold_s=0)
+    proc, base = start_server(["--config", str(config), "--replay", str(recording), "--exercise", "heel_slide"],
+                              tmp_path)
+    port = int(base.rsplit(":", 1)[1])
+    try:
+        sockets = []
+        for _ in range(3):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert b"200 OK" in sock.recv(4096)
+            sockets.append(sock)
+        assert get_json(base + "/api/health")["streams"] == 3
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + "/api/events", timeout=5)
+        assert refused.value.code == 503
+        for sock in sockets:  # the tablets go out of Wi-Fi range
+            sock.close()
+        deadline = time.monotonic() + 5
+        while get_json(base + "/api/health")["streams"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert get_json(base + "/api/health")["streams"] == 0
+        with urllib.request.urlopen(base + "/api/events", timeout=5) as again:
+            assert again.status == 200
+    finally:
+        code, _ = stop_server(proc)
+    assert code == 0
+
+
+def test_demo_plays_the_bundled_recordings_in_programme_order(tmp_path):
+    from backrep.serve import demo_segments
+
+    segments = demo_segments()
+    assert [s.exercise for s in segments] == ["heel_slide", "pelvic_tilt", "knee_to_chest", "hip_flexor"]
+    first_labels = read_labels(segments[0].path)
+    proc, base = start_server(["--demo", "--speed", "100"], tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        seen = []
+        while time.monotonic() < deadline and len(seen) < 2:
+            state = get_json(base + "/api/state")
+            assert state["mode"] == "demo"
+            if state["last_set"] and state["last_set"]["id"] not in [s["id"] for s in seen]:
+                seen.append(state["last_set"])
+            time.sleep(0.05)
+    finally:
+        stop_server(proc)
+    assert [s["exercise"] for s in seen] == ["heel_slide", "pelvic_tilt"]
+    assert seen[0]["reps"] == first_labels.reps and seen[0]["source"] == "demo"

@@ -30,6 +30,14 @@ def state():
     return jsonify(_ext("live").state())
 
 
+@bp.get("/health")
+def health():
+    """For people and monitors: how many live streams are open and how many were dropped."""
+    live = _ext("live")
+    return jsonify({"streams": live.listener_count, "max_streams": live.max_listeners,
+                    "dropped_streams": live.dropped_total, "last_event_id": live.last_event_id})
+
+
 @bp.get("/programme")
 def programme():
     return jsonify(_ext("programme"))

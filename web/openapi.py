@@ -59,6 +59,12 @@ OPENAPI: dict = {
             "responses": {"200": {"description": "An endless event stream.",
                                   "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                           "503": _ERROR}}},
+        "/api/health": {"get": {"summary": "Open live streams, their limit, streams dropped for being slow.",
+                                "responses": {"200": {"description": "Health.", "content": {"application/json": {
+                                    "schema": {"type": "object", "properties": {
+                                        "streams": {"type": "integer"}, "max_streams": {"type": "integer"},
+                                        "dropped_streams": {"type": "integer"},
+                                        "last_event_id": {"type": "integer"}}}}}}}}},
         "/api/programme": {"get": {"summary": "The exercises, their doses, and the safety note.",
                                    "responses": {"200": {"description": "Programme."}}}},
         "/api/sets": {"post": {
