@@ -36,7 +36,8 @@ class Faults:
 
     ``error_rate``: chance that any one transfer fails with EREMOTEIO, EIO or ETIMEDOUT.
     ``disconnects``: (start_s, duration_s): every transfer is NACKed; the chip loses power and
-    comes back asleep. ``stuck``: (start_s, duration_s): the chip repeats its last sample.
+    comes back asleep. ``glitches``: (start_s, duration_s): every transfer is NACKed but the
+    chip keeps power and keeps filling its FIFO (a loose SDA wire). ``stuck``: (start_s, duration_s): the chip repeats its last sample.
     ``stalls``: (start_s, duration_s): the first transfer after start_s takes duration_s (a
     host hiccup or clock stretching), long enough to overflow the FIFO. ``brownouts``: times
     the chip resets to its power-on state. ``bus_slowdown``: every transfer takes this many
@@ -45,6 +46,7 @@ class Faults:
 
     error_rate: float = 0.0
     disconnects: list[tuple[float, float]] = field(default_factory=list)
+    glitches: list[tuple[float, float]] = field(default_factory=list)
     stuck: list[tuple[float, float]] = field(default_factory=list)
     stalls: list[tuple[float, float]] = field(default_factory=list)
     brownouts: list[float] = field(default_factory=list)
@@ -272,7 +274,7 @@ class EmulatedChip:
             if now >= start and i not in self._stalls_done:
                 self._stalls_done.add(i)
                 stall_s += length
-        for start, length in self.faults.disconnects:
+        for start, length in self.faults.disconnects + self.faults.glitches:
             if start <= now < start + length:
                 return OSError(errno.EREMOTEIO, "Remote I/O error"), stall_s
         if self.faults.error_rate and self.rng.random() < self.faults.error_rate:

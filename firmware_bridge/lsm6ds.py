@@ -93,6 +93,7 @@ class _Lsm6dsBase:
         self._accel = pick_range(ACCEL_RANGES_G, accel_range_g, "accelerometer", self.sensor)
         self._gyro = pick_range(GYRO_RANGES_DPS, gyro_range_dps, "gyroscope", self.sensor)
         self.max_burst_bytes = max_burst_bytes
+        self._carried: list[bytes] = []
 
     def _check_identity(self) -> None:
         found = self.device.read_u8(WHO_AM_I)
@@ -117,13 +118,27 @@ class _Lsm6dsBase:
             gyro_dps_per_lsb=self._gyro.units_per_lsb, fifo_capacity_samples=self._capacity_frames())
         return self.config
 
-    def _burst(self, register: int, length: int) -> bytes:
-        parts, left = [], length
+    def _burst(self, register: int, length: int) -> None:
+        """``length`` bytes in bursts of whole units; bursts already read when a later one
+        fails are kept in ``_carried`` (the chip has popped them) for the next read."""
+        left = length
         step = max(1, self.max_burst_bytes - self.max_burst_bytes % self._unit_bytes())
         while left > 0:
-            parts.append(self.device.read_burst(register, min(step, left)))
+            self._carried.append(self.device.read_burst(register, min(step, left)))
             left -= step
-        return b"".join(parts)
+
+    def _overran(self) -> bool:
+        """Checked after a burst: the FIFO keeps filling while it is read, and an overrun during
+        the burst shifts its head, so the words just read cannot be trusted."""
+        return bool(self.device.read_u8(FIFO_STATUS2) & FIFO_STATUS2_OVERRUN)
+
+    def _restart_after_overflow(self) -> FifoRead:
+        self.reset_fifo()
+        return FifoRead(EMPTY_RAW, overflowed=True)
+
+    def reset_fifo(self) -> None:
+        self._carried: list[bytes] = []
+        self._reset_fifo()
 
     def is_running(self) -> bool:
         return bool(self.device.read_u8(CTRL1_XL) >> ODR_SHIFT) and bool(
@@ -145,7 +160,7 @@ class Lsm6dsox(_Lsm6dsBase):
         self.device.write_u8(DSOX_FIFO_CTRL3, code << 4 | code)
         self.reset_fifo()
 
-    def reset_fifo(self) -> None:
+    def _reset_fifo(self) -> None:
         self.device.write_u8(DSOX_FIFO_CTRL4, FIFO_MODE_BYPASS)   # bypass empties it
         self.device.write_u8(DSOX_FIFO_CTRL4, FIFO_MODE_CONTINUOUS)
         self._pending: dict[int, tuple[int, np.ndarray]] = {}
@@ -163,12 +178,15 @@ class Lsm6dsox(_Lsm6dsBase):
         status1, status2 = self.device.read_burst(FIFO_STATUS1, 2)
         counted_at_s = self.clock.monotonic()
         if status2 & FIFO_STATUS2_OVERRUN:
-            self.reset_fifo()
-            return FifoRead(EMPTY_RAW, overflowed=True)
+            return self._restart_after_overflow()
         words = (status2 & 0b11) << 8 | status1
-        if not words:
+        if not words and not self._carried:
             return FifoRead(EMPTY_RAW, counted_at_s=counted_at_s)
-        data = np.frombuffer(self._burst(DSOX_FIFO_DATA_OUT_TAG, words * DSOX_WORD_BYTES), dtype=np.uint8)
+        self._burst(DSOX_FIFO_DATA_OUT_TAG, words * DSOX_WORD_BYTES)
+        if self._overran():
+            return self._restart_after_overflow()
+        data = np.frombuffer(b"".join(self._carried), dtype=np.uint8)
+        self._carried = []
         data = data.reshape(-1, DSOX_WORD_BYTES)
         tags = data[:, 0] >> 3
         counters = (data[:, 0] >> 1) & 0b11
@@ -200,7 +218,7 @@ class Lsm6ds3(_Lsm6dsBase):
         self._fifo_odr = code
         self.reset_fifo()
 
-    def reset_fifo(self) -> None:
+    def _reset_fifo(self) -> None:
         self.device.write_u8(DS3_FIFO_CTRL5, self._fifo_odr << 3 | FIFO_MODE_BYPASS)
         self.device.write_u8(DS3_FIFO_CTRL5, self._fifo_odr << 3 | FIFO_MODE_CONTINUOUS)
 
@@ -217,8 +235,7 @@ class Lsm6ds3(_Lsm6dsBase):
         s1, s2, s3, s4 = self.device.read_burst(FIFO_STATUS1, 4)
         counted_at_s = self.clock.monotonic()
         if s2 & FIFO_STATUS2_OVERRUN:
-            self.reset_fifo()
-            return FifoRead(EMPTY_RAW, overflowed=True)
+            return self._restart_after_overflow()
         words = (s2 & 0x0F) << 8 | s1
         pattern = (s4 & 0b11) << 8 | s3
         skip = (DS3_PATTERN_WORDS - pattern) % DS3_PATTERN_WORDS
@@ -228,9 +245,13 @@ class Lsm6ds3(_Lsm6dsBase):
             words -= min(skip, words)
             dropped = 1
         frames = words // DS3_PATTERN_WORDS
-        if not frames:
+        if not frames and not self._carried:
             return FifoRead(EMPTY_RAW, dropped_samples=dropped, counted_at_s=counted_at_s)
-        data = self._burst(DS3_FIFO_DATA_OUT_L, frames * DS3_PATTERN_WORDS * 2)
+        if frames:
+            self._burst(DS3_FIFO_DATA_OUT_L, frames * DS3_PATTERN_WORDS * 2)
+        if self._overran():
+            return self._restart_after_overflow()
+        data, self._carried = b"".join(self._carried), []
         values = np.frombuffer(data, dtype="<i2").astype(np.int64).reshape(-1, 6)
         return FifoRead(np.concatenate([values[:, 3:6], values[:, 0:3]], axis=1), dropped_samples=dropped,
                         counted_at_s=counted_at_s)

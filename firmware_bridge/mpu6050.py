@@ -118,6 +118,7 @@ class Mpu6050:
         self._gyro = pick_range(GYRO_RANGES_DPS, gyro_range_dps, "gyroscope", "MPU-6050")
         self.max_burst_frames = max(1, max_burst_bytes // FRAME_BYTES)
         self._overflow_pending = False
+        self._carried: list[bytes] = []
 
     def identify(self) -> Model:
         self.model = identify(self.device.read_u8(WHO_AM_I), self.address, self.device.bus.name)
@@ -143,6 +144,7 @@ class Mpu6050:
         self.reset_fifo()
         dev.read_u8(INT_STATUS)   # clears a stale overflow flag
         self._overflow_pending = False
+        self._carried = []
         self.config = ChipConfig(
             sensor=model.sensor, rate_hz=actual_hz, accel_range_g=self._accel.full_scale,
             gyro_range_dps=self._gyro.full_scale, accel_g_per_lsb=self._accel.units_per_lsb,
@@ -155,31 +157,39 @@ class Mpu6050:
         self.device.write_u8(USER_CTRL, USER_CTRL_FIFO_EN)
 
     def read_fifo(self) -> FifoRead:
-        # INT_STATUS clears when read, so remember an overflow until the reset has gone through
-        if self.device.read_u8(INT_STATUS) & INT_FIFO_OFLOW:
-            self._overflow_pending = True
-        if self._overflow_pending:
-            self.reset_fifo()
-            self._overflow_pending = False
-            return FifoRead(EMPTY_RAW, overflowed=True)
+        """Whole frames waiting in the FIFO: count, one burst per 85 frames, then INT_STATUS.
+
+        The overflow flag is read after the data, because the FIFO keeps filling during a long
+        burst: if it overflowed at any point since the last poll, the head moved by whole bytes
+        and what was just read cannot be trusted, so it is dropped and the FIFO restarted.
+        """
+        if self._overflow_pending:          # an earlier reset did not go through
+            return self._restart_after_overflow()
         high, low = self.device.read_burst(FIFO_COUNT_H, 2)
         counted_at_s = self.clock.monotonic()
         count = ((high << 8) | low) & 0x1FFF
-        if count % FRAME_BYTES:
-            # The chip only ever adds whole frames, so a partial one means a byte went missing
-            # (a failed burst that still popped data): realign by starting the FIFO afresh.
-            self.reset_fifo()
-            return FifoRead(EMPTY_RAW, overflowed=True)
-        frames = count // FRAME_BYTES
-        chunks = []
+        frames = 0 if count % FRAME_BYTES else count // FRAME_BYTES
+        chunks = self._carried      # read before a transfer failed: popped, so kept, not re-read
         while frames > 0:
             take = min(frames, self.max_burst_frames)
             chunks.append(self.device.read_burst(FIFO_R_W, take * FRAME_BYTES))
             frames -= take
+        # INT_STATUS clears when read: remember an overflow until the reset has gone through
+        if self.device.read_u8(INT_STATUS) & INT_FIFO_OFLOW or count % FRAME_BYTES:
+            # (a partial frame means a byte went missing: a failed burst that still popped data)
+            self._overflow_pending = True
+            return self._restart_after_overflow()
+        self._carried = []
         if not chunks:
             return FifoRead(EMPTY_RAW, counted_at_s=counted_at_s)
         raw = np.frombuffer(b"".join(chunks), dtype=">i2").reshape(-1, 6).astype(np.int64)
         return FifoRead(raw, counted_at_s=counted_at_s)
+
+    def _restart_after_overflow(self) -> FifoRead:
+        self._carried = []
+        self.reset_fifo()
+        self._overflow_pending = False
+        return FifoRead(EMPTY_RAW, overflowed=True)
 
     def is_running(self) -> bool:
         power = self.device.read_u8(PWR_MGMT_1)

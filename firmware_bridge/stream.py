@@ -21,7 +21,7 @@ import numpy as np
 
 from firmware_bridge.calibration import CalibrationStore, GyroBias
 from firmware_bridge.clock import Clock, MonotonicClock
-from firmware_bridge.errors import BridgeError, UnsupportedSensorError
+from firmware_bridge.errors import BridgeError, SensorNotFoundError, UnsupportedSensorError
 from firmware_bridge.i2c import SharedBus
 from firmware_bridge.probe import find_sensor
 from firmware_bridge.types import ChipConfig, FifoRead, SampleBatch, SensorStatus
@@ -177,6 +177,13 @@ class SensorStream:
         if after is None:
             self._set(state="reconnecting")
         try:
+            if after is None and self._fifo_survived():
+                # the chip kept power and its configuration: the FIFO holds what was made
+                # meanwhile, and an overflow, if any, will be seen and counted on the next read
+                self._errors = 0
+                self._backoff_s = self.settings.backoff_initial_s
+                self._set(state="calibrating" if self._calibrating() else "reading", message="")
+                return True
             self.driver.initialise(self.requested_rate_hz)
         except (UnsupportedSensorError, OSError) as exc:
             self._schedule_retry(str(exc))
@@ -187,6 +194,11 @@ class SensorStream:
             self._backoff_s = self.settings.backoff_initial_s
             self._set(state="calibrating" if self._calibrating() else "reading", message="")
         return True
+
+    def _fifo_survived(self) -> bool:
+        """True when the chip answers, is still configured, and the time away was short enough
+        that its FIFO cannot have overflowed unnoticed (it can: the overflow flag says so)."""
+        return bool(self.driver.is_running())
 
     def _schedule_retry(self, why: str) -> None:
         now = self.clock.monotonic()
@@ -456,12 +468,22 @@ def open_stream(bus: Any = 1, address: int | None = None, rate_hz: float = 100.0
     settings = settings or StreamSettings()
     clock = clock or getattr(bus, "clock", None) or MonotonicClock()
     shared = open_bus(bus, bus_factory)
+    wait_s = settings.backoff_initial_s
     try:
-        driver = find_sensor(shared, address, clock, accel_range_g=settings.accel_range_g,
-                             gyro_range_dps=settings.gyro_range_dps)
-        stream = SensorStream(shared, driver, clock, rate_hz, CalibrationStore(calibration_dir), settings)
-        stream.start()
+        for attempt in range(settings.retries + 1):
+            try:   # a cable that wiggles while the sensor is first set up is tried again
+                driver = find_sensor(shared, address, clock, accel_range_g=settings.accel_range_g,
+                                     gyro_range_dps=settings.gyro_range_dps)
+                stream = SensorStream(shared, driver, clock, rate_hz, CalibrationStore(calibration_dir),
+                                      settings)
+                stream.start()
+                return stream
+            except (SensorNotFoundError, OSError):
+                if attempt == settings.retries:
+                    raise
+                clock.sleep(wait_s)
+                wait_s *= 2
     except BaseException:
         shared.close()
         raise
-    return stream
+    raise AssertionError("unreachable")
