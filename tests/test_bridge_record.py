@@ -1,0 +1,112 @@
+"""``backrep record``: a trace through the emulated chip and the real driver into a recording,
+end to end, and the recording replays to the same counts as the trace it came from."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backrep.record import record
+from backrep.recording import RecordingWriter, read_recording
+from firmware_bridge import (Faults, SimulatedClock, StreamSettings, emulated_bus_from_recording,
+                             open_stream, synthetic_trace)
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDINGS = ROOT / "recordings"
+
+
+def backrep(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "backrep", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def write_trace(path, trace, metadata=None):
+    with RecordingWriter(path, {"rate_hz": f"{trace.rate_hz:g}", "sensor": "mpu6050",
+                                "accel_range_g": "2", "gyro_range_dps": "250", **(metadata or {})}) as w:
+        w.write(trace.t_s + 5.0, trace.accel_g, trace.gyro_dps)
+
+
+def test_record_emulate_end_to_end_gives_the_traces_samples_to_the_chips_resolution(tmp_path):
+    trace_path, out = tmp_path / "trace.csv", tmp_path / "out.csv"
+    write_trace(trace_path, synthetic_trace(12, 100, rest_s=2.0, seed=4))
+    result = backrep("record", out, "--emulate", trace_path, "--speed", "1000", "--side", "left")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "sensor reading" in result.stderr
+    original, again = read_recording(trace_path), read_recording(out)
+    meta = again.metadata
+    assert meta["sensor"] == "mpu6050" and meta["rate_hz"] == "100" and meta["side"] == "left"
+    assert (meta["accel_range_g"], meta["gyro_range_dps"]) == ("2", "250")   # the trace's own
+    dt.datetime.fromisoformat(meta["started_at"])
+    # every re-recorded sample is the trace sample made at that moment, to the chip's resolution
+    index = np.searchsorted(original.t_s, again.t_s - 0.004)
+    np.testing.assert_array_less(np.abs(original.t_s[index] - again.t_s), 0.004)
+    assert np.all(np.diff(index) == 1) and index[0] <= 12 and index[-1] == len(original.t_s) - 1
+    np.testing.assert_array_less(np.abs(again.accel_g - original.accel_g[index]), 0.5 / 16384 + 1e-5)
+    # the gyro differs by the bias measured at rest at start-up, a constant, and nothing else
+    offset = original.gyro_dps[index] - again.gyro_dps
+    np.testing.assert_array_less(np.abs(offset - offset.mean(axis=0)), 1 / 131 + 1e-4)
+    assert np.abs(offset.mean(axis=0)).max() < 0.05   # the synthetic trace has no bias to remove
+
+
+def test_record_writes_seconds_of_samples_with_side_and_gaps_for_lost_samples(tmp_path):
+    trace = synthetic_trace(20, 100)
+    clock = SimulatedClock()
+    bus = emulated_bus_from_recording(trace, clock=clock, faults=Faults(disconnects=[(4.0, 2.0)]))
+    messages = []
+
+    class Log:
+        def write(self, text):
+            messages.append(text)
+
+        def flush(self):
+            pass
+
+    with open_stream(bus, clock=clock, settings=StreamSettings(calibrate=False)) as stream:
+        summary = record(tmp_path / "r.csv", stream=stream, seconds=10.0, side="right", t_origin_s=0.0,
+                         log=Log(), now=lambda: dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc))
+    rec = read_recording(tmp_path / "r.csv")
+    assert rec.metadata["side"] == "right" and rec.metadata["started_at"] == "2026-01-02T03:04:05+00:00"
+    assert 9.8 < rec.t_s[-1] - rec.t_s[0] < 10.0
+    steps = np.diff(rec.t_s)
+    assert steps.max() > 2.0 and np.sum(steps > 0.015) == 1        # the unplugged spell is one gap
+    assert summary["lost_samples"] == pytest.approx(steps.max() * 100, abs=3)
+    assert summary["samples"] == len(rec.t_s)
+    said = "".join(messages)
+    assert "sensor lost" in said and "sensor reconnecting" in said and "sensor reading" in said
+
+
+def test_record_refuses_bad_input_in_one_line(tmp_path):
+    missing = backrep("record", tmp_path / "o.csv", "--emulate", tmp_path / "nope.csv")
+    assert missing.returncode == 2 and "nope.csv" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+    no_bus = backrep("record", tmp_path / "o.csv", "--bus", "97", "--seconds", "1")
+    assert no_bus.returncode == 2 and len(no_bus.stderr.strip().splitlines()) == 1
+    assert "i2c-97" in no_bus.stderr and "backrep doctor" in no_bus.stderr
+    into_dir = backrep("record", tmp_path, "--emulate", tmp_path / "nope.csv")
+    assert into_dir.returncode == 2 and "directory" in into_dir.stderr
+
+
+TYPICAL = sorted(RECORDINGS.glob("*-01-typical.csv"))
+
+
+@pytest.mark.parametrize("trace", TYPICAL, ids=[p.stem for p in TYPICAL])
+def test_a_trace_recorded_through_the_emulated_chip_replays_to_the_same_counts(trace, tmp_path):
+    out = tmp_path / trace.name
+    made = backrep("record", out, "--emulate", trace, "--speed", "2000")
+    assert made.returncode == 0, made.stderr
+    replayed = backrep("replay", "--json", trace, out)
+    assert replayed.returncode == 0, replayed.stderr
+    before, after = (json.loads(line) for line in replayed.stdout.splitlines())
+    assert after["reps"] == before["reps"]
+    assert len(after["holds"]) == len(before["holds"])
+    assert after["lost_samples"] == 0
+
+
+def test_the_whole_library_is_represented_by_one_trace_per_exercise():
+    # the parametrised test above must cover every exercise, not silently none
+    assert {p.name.split("-")[0] for p in TYPICAL} == {"heel_slide", "hip_flexor", "knee_to_chest", "pelvic_tilt"}
