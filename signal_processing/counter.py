@@ -43,6 +43,10 @@ class CounterSettings:
     typical_reps: int = 5
     #: A rep is done once the thigh has come back this fraction of the way to where it left.
     return_fraction: float = 0.5
+    #: When this many reps are counted, a first one under `abandoned_fraction` of the usual
+    #: excursion was a movement abandoned before the range was known: it is taken back.
+    retract_after_reps: int = 3
+    abandoned_fraction: float = 0.35
     #: Shortest rep: a knock is quicker than this...
     min_rep_s: float = 0.6
     #: ...and once the person has done a few, so is anything under this fraction of their pace.
@@ -111,6 +115,8 @@ class RepCounter:
         self.amplitudes: deque[float] = deque(maxlen=self.settings.typical_reps)
         self.durations: deque[float] = deque(maxlen=self.settings.typical_reps)
         self._last_peak_deg: float | None = None
+        self._counted: list[float] = []
+        self._holds_at_count: list[int] = []
         self._last_rise_deg = 0.0
         self._last_direction = 1
         self.polarity = self.exercise.direction
@@ -238,6 +244,7 @@ class RepCounter:
             direction = self.polarity
             if (rise_up if direction > 0 else rise_down) < threshold:
                 return []
+        self._last_peak_deg = None   # the last rep's fall is known now
         valley_deg = self.low_min_deg if direction > 0 else self.low_max_deg
         start_s = self.valley_s if direction > 0 else self.valley_max_s
         self._low_reset(t_s, angle_deg)
@@ -294,6 +301,9 @@ class RepCounter:
                 self._last_rise_deg = self.peak
                 self._last_direction = d
                 events.append(Event("rep_counted", t_s - self.delay_s, rep=self.reps))
+                self._counted.append(self.peak)
+                self._holds_at_count.append(len(self.holds))
+                events += self._retract_abandoned_first_reps(t_s)
             self._low_reset(t_s, angle_deg)
             return events
 
@@ -315,6 +325,23 @@ class RepCounter:
                 events.append(Event("hold_cancelled", t_s - self.delay_s))
             self._low_reset(t_s, angle_deg)
         return events
+
+    def _retract_abandoned_first_reps(self, t_s: float) -> list[Event]:
+        """Before this person's usual range is known, a movement abandoned well short of it can
+        pass for a rep. Once three reps show the range, such a first rep is taken back."""
+        s = self.settings
+        counted = self._counted
+        if len(counted) != s.retract_after_reps:
+            return []
+        usual = sorted(counted[1:])[(len(counted) - 2) // 2]
+        if counted[0] >= s.abandoned_fraction * usual:
+            return []
+        self.reps -= 1
+        self._counted.pop(0)
+        del self.holds[:self._holds_at_count.pop(0)]   # its pause was no hold either
+        self.amplitudes.popleft()
+        self.durations.popleft()
+        return [Event("rep_retracted", t_s - self.delay_s, rep=self.reps)]
 
     def _min_rep_s(self) -> float:
         """Knocks are quicker than any rep, and so is shifting on the bed once the person's own

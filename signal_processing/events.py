@@ -39,19 +39,21 @@ class Event:
       ``rep_counted``: a rep came back; ``rep`` is the running count.
       ``hold_started``: the thigh settled at the far end.
       ``hold_ended``: it started back; ``hold`` has the span.
+      ``rep_retracted``: the first rep turned out, once the person's usual range was known, to
+      have been a movement abandoned well short of it; ``rep`` is the corrected count.
       ``hold_cancelled``: the pause was not the far end after all (the thigh went further, or
       settled there as a new resting pose); no hold is recorded.
     """
 
-    kind: Literal["reference_done", "rep_started", "rep_counted", "hold_started", "hold_ended",
-                  "hold_cancelled"]
+    kind: Literal["reference_done", "rep_started", "rep_counted", "rep_retracted", "hold_started",
+                  "hold_ended", "hold_cancelled"]
     t_s: float
     rep: int = 0
     hold: Hold | None = None
 
     def as_dict(self) -> dict:
         out = {"kind": self.kind, "t_s": round(self.t_s, 3)}
-        if self.kind == "rep_counted":
+        if self.kind in ("rep_counted", "rep_retracted"):
             out["rep"] = self.rep
         if self.hold is not None:
             out["hold"] = self.hold.as_dict()
