@@ -123,7 +123,10 @@ def load_config(path: str | Path | None = None, *, required: bool = False) -> Co
         raise InputFileError(str(config_path), f"cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputFileError(str(config_path), f"not valid TOML: {exc}") from None
-    return _merge(Config(), table, "", str(config_path))
+    config = _merge(Config(), table, "", str(config_path))
+    if config.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise InputFileError(str(config_path), f"log_level must be DEBUG, INFO, WARNING or ERROR, not {config.log_level!r}")
+    return replace(config, log_level=config.log_level.upper())
 
 
 def logging_config(level: str = "INFO") -> dict:

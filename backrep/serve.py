@@ -76,6 +76,8 @@ def build_source(args, config: Config, data_dir: Path | None = None):
                               mode="replay", reader=lambda _path: recording)
     if args.exercise:
         raise UsageError("--exercise only goes with --replay")
+    if args.speed != 1.0 and not args.demo:
+        raise UsageError("--speed only goes with --replay or --demo")
     if args.demo:
         speed = args.speed if args.speed != 1.0 else config.demo.speed
         # A faster demo shortens the pauses between sets too.

@@ -300,11 +300,15 @@ class Service:
         return self._ask("stop", (), timeout_s)
 
     def _ask(self, name: str, args: tuple, timeout_s: float):
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        self._commands.put((name, args, future))
         if not self.alive:
             raise RuntimeError("the sensor loop is not running")
-        return future.result(timeout=timeout_s)
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._commands.put((name, args, future))
+        try:
+            return future.result(timeout=timeout_s)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError(f"the sensor loop did not answer within {timeout_s:g} s") from None
 
     # -- the loop ---------------------------------------------------------------------------
     def _run(self) -> None:
@@ -327,7 +331,8 @@ class Service:
             log.exception("sensor loop failed")
         finally:
             try:
-                self._close_set()
+                # A set cut short by a failing loop is marked so in the history.
+                self._close_set(status="closed" if self.error is None else "interrupted")
             except Exception:
                 log.exception("closing the open set failed")
             self._do_commands()
@@ -364,13 +369,14 @@ class Service:
         self._publish_state(force=True)
         return info
 
-    def _close_set(self) -> dict | None:
+    def _close_set(self, status: str = "closed") -> dict | None:
         if self._set is None:
             return None
         current = self._set
-        for event in current.engine.finish():
-            self._record(event)
-        self.store.close_set(current.id, self._wall_clock())
+        if status == "closed":
+            for event in current.engine.finish():
+                self._record(event)
+        self.store.close_set(current.id, self._wall_clock(), status=status)
         self._set = None
         record = self.store.get_set(current.id)
         summary = _summary(record) if record is not None else {"id": current.id}

@@ -191,14 +191,16 @@ class Store:
         self._write("INSERT INTO holds (set_id, start_s, end_s, at_unix_s) VALUES (?, ?, ?, ?)",
                     (set_id, float(start_s), float(end_s), float(at_unix_s)))
 
-    def close_set(self, set_id: int, at_unix_s: float) -> None:
-        self._write("UPDATE sets SET status = 'closed', ended_unix_s = ? WHERE id = ? AND status = 'open'",
-                    (float(at_unix_s), set_id))
+    def close_set(self, set_id: int, at_unix_s: float, status: str = "closed") -> None:
+        """End an open set: ``closed`` when stopped, ``interrupted`` when cut short."""
+        if status not in ("closed", "interrupted"):
+            raise ValueError(f"a set ends closed or interrupted, not {status!r}")
+        self._write("UPDATE sets SET status = ?, ended_unix_s = ? WHERE id = ? AND status = 'open'",
+                    (status, float(at_unix_s), set_id))
 
     # -- reads --------------------------------------------------------------------------------
     def _reader(self) -> sqlite3.Connection:
-        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-        return db
+        return sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False)
 
     def sets(self, from_unix_s: float | None = None, to_unix_s: float | None = None,
              limit: int | None = None, set_id: int | None = None) -> list[SetRecord]:

@@ -274,19 +274,23 @@ def test_a_slow_client_is_dropped_and_the_loop_keeps_every_sample(store):
 
 
 def test_the_loop_counts_its_progress_and_reports_a_crash(store):
-    class Broken(ListSource):
-        def read(self, timeout_s=1.0):
-            raise OSError("bus gone")
-
     ok = make_service(ListSource([]), store)
     ok.start()
     wait_for(lambda: ok.progress > 3)
     ok.stop()
-    broken = make_service(Broken([]), store)
+    class BreaksAfterASet(ListSource):
+        def read(self, timeout_s=1.0):
+            if not self.items:
+                raise OSError("bus gone")
+            return super().read(timeout_s)
+
+    broken = make_service(BreaksAfterASet([SetCue("heel_slide", "left"), batch(0, 60)]), store)
     broken.start()
-    wait_for(lambda: broken.error is not None)
+    wait_for(lambda: broken.error is not None and not broken.alive)
     broken.stop()
-    assert isinstance(broken.error, OSError) and not broken.alive
+    assert isinstance(broken.error, OSError)
+    (record,) = store.sets()
+    assert record.status == "interrupted" and record.reps == 1  # the rep before the failure is kept
 
 
 # -- scripted sources -----------------------------------------------------------------------------

@@ -97,3 +97,16 @@ def test_export_csv_one_row_per_set_oldest_first(tmp_path):
     assert len(lines) == 3 and all(",hip_flexor,right,open,1,5,1,20.5,20,sensor" in line for line in lines[1:])
     assert lines[1].split(",")[1] < lines[2].split(",")[1]
     store.close()
+
+
+def test_a_set_can_end_interrupted_but_not_in_a_made_up_state(tmp_path):
+    import pytest
+
+    store = Store.in_dir(tmp_path / "dir with space #1")
+    set_id = store.start_set(exercise="heel_slide", leg="left", target_reps=10, hold_target_s=0, source="sensor",
+                             at_unix_s=1.0)
+    with pytest.raises(ValueError):
+        store.close_set(set_id, 2.0, status="finished")
+    store.close_set(set_id, 2.0, status="interrupted")
+    assert store.get_set(set_id).status == "interrupted"
+    store.close()

@@ -150,6 +150,7 @@ def test_sigterm_with_a_set_open_closes_it_and_exits_promptly(tmp_path):
     (["--replay", "{rec}", "--exercise", "cartwheel"], "unknown exercise 'cartwheel'"),
     (["--config", "{cfg}"], "server.port must be int"),
     (["--port", "99999"], "port out of range"),
+    (["--speed", "3"], "--speed only goes with --replay or --demo"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, words):
     rec = make_recording(tmp_path / "r.csv", reps=1, hold_s=0)

@@ -23,8 +23,8 @@ def create_app(config: dict | None = None, *, live: Any = None, store: Any = Non
     app.config.from_mapping(
         HEARTBEAT_S=5.0,
         SSE_RETRY_MS=2000,
-        JSON_SORT_KEYS=False,
     )
+    app.json.sort_keys = False  # keep the order the state is built in: easier to read
     if config is not None:
         app.config.from_mapping(config)
     app.extensions["backrep"] = {"live": live, "store": store, "controller": controller,

@@ -142,7 +142,7 @@
       $("ring").setAttribute("stroke-dasharray", `${pct.toFixed(1)} 100`);
       if (done && holdDoneAnnounced !== `${state.set.id}:${state.holds.length}`) {
         holdDoneAnnounced = `${state.set.id}:${state.holds.length}`;
-        beep([[660, 0.15], [990, 0.3]]); say("Hold done. Lower slowly.");
+        beep([[660, 0.15], [990, 0.3]]); say("Hold done");
       }
     }
     const holds = state.holds || [];
