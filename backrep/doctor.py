@@ -10,7 +10,7 @@ from __future__ import annotations
 import grp
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -42,7 +42,6 @@ class Environment:
     boot_configs: tuple[Path, ...] = (Path("/boot/firmware/config.txt"), Path("/boot/config.txt"))
     bus_factory: Callable[[int], Any] | None = None
     groups_of_user: Callable[[], list[str]] | None = None
-    extra: dict = field(default_factory=dict)
 
     def open_bus(self, number: int) -> Any:
         if self.bus_factory is not None:

@@ -277,3 +277,38 @@ def test_gyro_bias_is_measured_at_rest_and_remembered_per_sensor(tmp_path):
     with open_stream(bus, clock=clock, calibration_dir=tmp_path) as stream:
         collect(stream, clock, 2.0)
         assert stream.status.calibration == "none" and stream.status.gyro_bias_dps == (0, 0, 0)
+
+
+def _stream_and_chip(chip):
+    trace = marker_trace(10, CHIP_RATE_HZ[chip], PER_LSB[chip])
+    clock = SimulatedClock()
+    bus = emulated_bus_from_recording(trace, chip=chip, clock=clock)
+    stream = open_stream(bus, rate_hz=CHIP_RATE_HZ[chip], clock=clock, settings=NO_CALIBRATION)
+    return stream, bus, next(iter(bus.chips.values())), clock
+
+
+@pytest.mark.parametrize("chip, register, length", [
+    ("mpu6050", M.FIFO_R_W, 5),                    # 5 bytes: the byte FIFO is off its frames
+    ("lsm6ds3", L.DS3_FIFO_DATA_OUT_L, 2 * 2),     # 2 of the 6 pattern words
+    ("lsm6dsox", L.DSOX_FIFO_DATA_OUT_TAG, 7),     # 1 tagged word: a gyro sample without its accel
+])
+def test_frames_are_realigned_after_a_read_that_stopped_part_way(chip, register, length):
+    stream, bus, emulated, clock = _stream_and_chip(chip)
+    with stream:
+        first = stream.read(timeout_s=1.0)
+        clock.sleep(0.3)
+        # what a burst cut short by a bus fault leaves behind: part of a frame already popped
+        bus.read_i2c_block_data(next(iter(bus.chips)), register, length)
+        t_s, accel_g, gyro_dps, lost, _ = collect(stream, clock, 5.0)
+    accel_g = np.concatenate([first.accel_g, accel_g])
+    gyro_dps = np.concatenate([first.gyro_dps, gyro_dps])
+    number = marker_numbers(accel_g, PER_LSB[chip])
+    steps = np.diff(number)
+    assert np.all(steps >= 1)                                    # nothing repeated...
+    assert np.sum(steps > 1) == 1 and steps.max() <= CHIP_RATE_HZ[chip]   # ...one short gap
+    # and every sample is whole: its other axes belong to the same trace sample as its marker
+    np.testing.assert_allclose(accel_g[:, 1:], quantised(emulated.trace.accel_g[number, 1:], PER_LSB[chip]),
+                               atol=1e-12)
+    gyro_per_lsb = 1 / 65.5 if chip.startswith("mpu") else 17.5e-3
+    np.testing.assert_allclose(gyro_dps, quantised(emulated.trace.gyro_dps[number], gyro_per_lsb), atol=1e-12)
+    assert lost >= 1 and abs(lost - int(np.sum(steps - 1))) <= 2
