@@ -62,6 +62,8 @@ def test_replay_updates_count_hold_timer_and_history_live(browser, tmp_path, sho
         history.goto(base + "/history")
         expect(live.locator("#live-exercise")).to_have_text("Knee to chest")
         expect(live.locator("#target")).to_have_text("5")
+        expect(live.locator("#reps")).to_have_text("0")
+        count_box = live.locator(".count").bounding_box()
         # The hold timer counts up, then turns to "done" at the target, before the first rep counts.
         live.wait_for_function("parseInt(document.querySelector('#hold-elapsed').textContent) >= 5")
         live.wait_for_function("document.querySelector('#hold').dataset.done === 'true'")
@@ -69,6 +71,7 @@ def test_replay_updates_count_hold_timer_and_history_live(browser, tmp_path, sho
         live.wait_for_function("document.querySelector('#reps').textContent === '2'")
         live.wait_for_function("document.querySelector('#hold-elapsed').textContent.endsWith(' s')"
                                " && parseInt(document.querySelector('#hold-elapsed').textContent) >= 8")
+        assert live.locator(".count").bounding_box() == count_box  # tabular numerals: nothing jumps
         live.screenshot(path=str(shots / "live.png"))
         expect(live.locator("#reps")).to_have_text("3", timeout=30_000)
         # The recording ends: the set closes and its summary replaces the live view.
