@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -47,15 +48,7 @@ def _ranges_from(metadata: dict[str, str]) -> dict[str, float]:
     return ranges
 
 
-def record(out: str | Path, *, stream: Any, seconds: float | None, side: str | None,
-           t_origin_s: float, stop_at_s: float | None = None, last_t_s: float | None = None,
-           extra_metadata: dict | None = None,
-           log: TextIO = sys.stderr, now: Callable[[], _dt.datetime] | None = None) -> dict:
-    """Write ``stream`` to ``out`` until ``seconds`` of sensor time, ``stop_at_s`` on the
-    stream's clock, or Ctrl-C; samples after ``last_t_s`` (the end of an emulated trace) are
-    not written. Returns a summary (samples, lost samples, final state)."""
-    status = stream.status
-    started_at = (now or (lambda: _dt.datetime.now(_dt.timezone.utc)))()
+def _metadata(status: Any, side: str | None, started_at: _dt.datetime, extra: dict | None) -> dict:
     metadata = {
         "rate_hz": f"{status.rate_hz:g}", "sensor": status.sensor,
         "accel_range_g": f"{status.accel_range_g:g}", "gyro_range_dps": f"{status.gyro_range_dps:g}",
@@ -63,42 +56,71 @@ def record(out: str | Path, *, stream: Any, seconds: float | None, side: str | N
     if side:
         metadata["side"] = side
     metadata["started_at"] = started_at.isoformat(timespec="seconds")
-    metadata.update(extra_metadata or {})
+    metadata.update(extra or {})
+    return metadata
 
-    def report(s) -> None:
-        print(f"backrep: sensor {s.state}" + (f": {s.message}" if s.message else ""), file=log)
 
-    stream.add_listener(report)
-    samples = lost = 0
-    first_t_s = None
+def record_many(outs: list[str | Path], *, streams: list[Any], sides: list[str | None],
+                seconds: float | None, t_origin_s: float, stop_at_s: float | None = None,
+                last_t_s: float | None = None, extra_metadata: dict | None = None,
+                log: TextIO = sys.stderr, now: Callable[[], _dt.datetime] | None = None) -> list[dict]:
+    """Write each stream to its own file (two thighs: one per leg, ``side`` in each header),
+    read in step, until ``seconds`` of sensor time, ``stop_at_s`` on the streams' clock, or
+    Ctrl-C; samples after ``last_t_s`` (the end of an emulated trace) are not written.
+    Returns a summary per stream (samples, lost samples, final state, gyro bias)."""
+    from firmware_bridge import StreamGroup
+
+    started_at = (now or (lambda: _dt.datetime.now(_dt.timezone.utc)))()
+    clock = streams[0].clock
+    several = len(streams) > 1
+    listeners = []
+    for stream, side in zip(streams, sides):
+        who = f"{side or f'0x{stream.status.address:02x}'} " if several else ""
+
+        def report(s, who=who) -> None:
+            print(f"backrep: {who}sensor {s.state}" + (f": {s.message}" if s.message else ""), file=log)
+
+        stream.add_listener(report)
+        listeners.append(report)
+    samples, lost = [0] * len(streams), [0] * len(streams)
+    first_t_s: float | None = None
+    done = [False] * len(streams)
+    group = StreamGroup(streams)
     try:
-        with RecordingWriter(out, metadata) as writer:
-            while True:
-                if stop_at_s is not None and stream.clock.monotonic() >= stop_at_s:
+        with ExitStack() as files:
+            writers = [files.enter_context(RecordingWriter(out, _metadata(st.status, side, started_at, extra_metadata)))
+                       for out, st, side in zip(outs, streams, sides)]
+            while not all(done):
+                if stop_at_s is not None and clock.monotonic() >= stop_at_s:
                     break
-                batch = stream.read(timeout_s=1.0)
-                if batch is None:
-                    continue
-                t_s = batch.t_s - t_origin_s
-                if first_t_s is None:
-                    first_t_s = float(t_s[0])
-                keep = np.ones(len(t_s), dtype=bool)
-                if seconds is not None:
-                    keep &= t_s < first_t_s + seconds
-                if last_t_s is not None:
-                    keep &= t_s <= last_t_s
-                writer.write(t_s[keep], batch.accel_g[keep], batch.gyro_dps[keep])
-                samples += int(len(t_s[keep]))
-                lost += batch.lost_samples
-                if seconds is not None and t_s[-1] >= first_t_s + seconds:
-                    break
+                for i, batch in enumerate(group.read(timeout_s=1.0)):
+                    if batch is None or done[i]:
+                        continue
+                    t_s = batch.t_s - t_origin_s
+                    if first_t_s is None:
+                        first_t_s = float(t_s[0])   # one start for all, so the files stay in step
+                    keep = np.ones(len(t_s), dtype=bool)
+                    if seconds is not None:
+                        keep &= t_s < first_t_s + seconds
+                        done[i] = bool(t_s[-1] >= first_t_s + seconds)
+                    if last_t_s is not None:
+                        keep &= t_s <= last_t_s
+                    writers[i].write(t_s[keep], batch.accel_g[keep], batch.gyro_dps[keep])
+                    samples[i] += int(keep.sum())
+                    lost[i] += batch.lost_samples
     except KeyboardInterrupt:
-        pass   # Ctrl-C is how a recording without --seconds ends; the writer has closed cleanly
+        pass   # Ctrl-C is how a recording without --seconds ends; the writers have closed cleanly
     finally:
-        stream.remove_listener(report)
-    final = stream.status
-    return {"samples": samples, "lost_samples": lost, "state": final.state,
-            "gyro_bias_dps": final.gyro_bias_dps, "calibration": final.calibration}
+        for stream, report in zip(streams, listeners):
+            stream.remove_listener(report)
+    return [{"samples": n, "lost_samples": m, "state": st.status.state,
+             "gyro_bias_dps": st.status.gyro_bias_dps, "calibration": st.status.calibration}
+            for n, m, st in zip(samples, lost, streams)]
+
+
+def record(out: str | Path, *, stream: Any, seconds: float | None, side: str | None, **options: Any) -> dict:
+    """One sensor to one file; see ``record_many``."""
+    return record_many([out], streams=[stream], sides=[side], seconds=seconds, **options)[0]
 
 
 def run(args) -> int:

@@ -110,3 +110,27 @@ def test_a_trace_recorded_through_the_emulated_chip_replays_to_the_same_counts(t
 def test_the_whole_library_is_represented_by_one_trace_per_exercise():
     # the parametrised test above must cover every exercise, not silently none
     assert {p.name.split("-")[0] for p in TYPICAL} == {"heel_slide", "hip_flexor", "knee_to_chest", "pelvic_tilt"}
+
+
+def test_two_thighs_are_recorded_in_step_each_to_its_own_file_with_its_side(tmp_path):
+    from backrep.record import record_many
+    from firmware_bridge import EmulatedBus, emulated_chip, marker_numbers, marker_trace
+
+    clock = SimulatedClock()
+    traces = {0x68: marker_trace(15, 100, 1 / 8192, seed=1), 0x69: marker_trace(15, 100, 1 / 8192, seed=2)}
+    bus = EmulatedBus(clock)
+    for address, trace in traces.items():
+        bus.attach(address, emulated_chip(trace, "mpu6050", clock))
+    streams = [open_stream(bus, address=a, clock=clock, settings=StreamSettings(calibrate=False)) for a in traces]
+    outs = [tmp_path / "left.csv", tmp_path / "right.csv"]
+    summaries = record_many(outs, streams=streams, sides=["left", "right"], seconds=8.0, t_origin_s=0.0)
+    for stream in streams:
+        stream.close()
+    left, right = (read_recording(p) for p in outs)
+    assert (left.metadata["side"], right.metadata["side"]) == ("left", "right")
+    assert abs(left.t_s[0] - right.t_s[0]) < 0.15 and abs(left.t_s[-1] - right.t_s[-1]) < 0.015
+    for rec, trace, summary in ((left, traces[0x68], summaries[0]), (right, traces[0x69], summaries[1])):
+        number = marker_numbers(rec.accel_g, 1 / 8192)
+        assert np.all(np.diff(number) == 1) and summary["samples"] == len(rec.t_s)
+        np.testing.assert_array_less(np.abs(rec.t_s - trace.t_s[number]), 0.006)
+        np.testing.assert_array_less(np.abs(rec.accel_g[:, 1] - trace.accel_g[number, 1]), 0.5 / 8192 + 1e-5)
