@@ -97,6 +97,7 @@ class StillSource:
     def __init__(self) -> None:
         self.n = 0
         self.rng = np.random.default_rng(3)
+        self.state = "reading"
 
     def read(self, timeout_s: float = 1.0):
         time.sleep(0.05)
@@ -107,7 +108,7 @@ class StillSource:
 
     @property
     def status(self) -> dict:
-        return {"state": "reading", "rate_hz": 100.0}
+        return {"state": self.state, "rate_hz": 100.0}
 
     def close(self) -> None:
         pass
@@ -120,13 +121,14 @@ def manual_server(tmp_path):
 
     store = Store.in_dir(tmp_path)
     hub = LiveHub()
-    service = Service(StillSource(), hub, store)
+    source = StillSource()
+    service = Service(source, hub, store)
     app = create_app({"HEARTBEAT_S": 1.0}, live=hub, store=store, controller=service, programme=programme())
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
     service.start()
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", store
+    yield f"http://127.0.0.1:{server.effective_port}", store, source
     hub.close_all()
     service.stop()
     server.task_dispatcher.shutdown(timeout=1)
@@ -135,7 +137,7 @@ def manual_server(tmp_path):
 
 
 def test_choose_start_reference_pose_go_stop_and_summary(browser, manual_server, shots):
-    base, store = manual_server
+    base, store, source = manual_server
     page = browser.new_page(viewport=TABLET)
     errors = _watch_errors(page)
     page.goto(base + "/")
@@ -155,6 +157,13 @@ def test_choose_start_reference_pose_go_stop_and_summary(browser, manual_server,
     expect(page.locator("#reps")).to_have_text("0")
     expect(page.locator("#target")).to_have_text("10")
     expect(page.locator("#hold")).to_be_hidden()  # heel slides have no hold to time
+    expect(page.locator("#sensor-warning")).to_be_hidden()
+    source.state = "lost"  # the strap's cable comes out
+    expect(page.locator("#sensor-warning")).to_have_text("Sensor lost: check the strap and the cable")
+    expect(page.locator("#sensor-state")).to_have_text("lost")
+    source.state = "reading"
+    expect(page.locator("#sensor-warning")).to_be_hidden()
+    expect(page.locator("#sensor-rate")).to_have_text("100 Hz")
     page.locator("#stop").click()
     expect(page.locator("#summary-reps")).to_have_text("0 / 10")
     expect(page.locator("#programme")).to_be_visible()
@@ -164,7 +173,7 @@ def test_choose_start_reference_pose_go_stop_and_summary(browser, manual_server,
 
 
 def test_dark_theme_toggle_is_remembered(browser, manual_server):
-    base, _ = manual_server
+    base, _, _ = manual_server
     page = browser.new_page(viewport=TABLET, color_scheme="light")
     page.goto(base + "/")
     background = "getComputedStyle(document.body).backgroundColor"

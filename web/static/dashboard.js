@@ -116,6 +116,11 @@
 
     text("live-exercise", nameOf(state.exercise));
     text("live-leg", state.leg ? state.leg[0].toUpperCase() + state.leg.slice(1) : "");
+    const sensorState = (state.sensor || {}).state;
+    const warnings = { lost: "Sensor lost: check the strap and the cable", reconnecting: "Sensor reconnecting…",
+                       stuck: "Sensor not responding", calibrating: "Sensor calibrating: keep still" };
+    $("sensor-warning").hidden = !warnings[sensorState];
+    text("sensor-warning", warnings[sensorState] || "");
     const reference = state.phase === "reference";
     if (last && last.phase === "reference" && state.phase === "ready" && last.set && last.set.id === state.set.id) {
       goUntil = performance.now() + 1500;
