@@ -121,10 +121,14 @@ class RepCounter:
         self._last_direction = 1
         self.polarity = self.exercise.direction
         self.in_start_pose = self.exercise.start_pose_deg is None
-        self._window: deque[tuple[float, float]] = deque()
+        self._window_lows: deque[tuple[float, float]] = deque()
+        self._window_highs: deque[tuple[float, float]] = deque()
+        self._window_start_s: float | None = None
         self.t_s = 0.0
         self.angle_deg = 0.0
         self._started = False
+        self._threshold_key: tuple | None = None
+        self._threshold_deg = 0.0
         self._still_since_s: float | None = None
         #: Still at the bottom, between reps, for a while: where "tilt" re-takes its rest.
         self.long_rest = False
@@ -146,12 +150,16 @@ class RepCounter:
     # -- thresholds that follow the person ---------------------------------------------------
     @property
     def rep_threshold_deg(self) -> float:
-        s = self.settings
-        low = self.exercise.excursion_deg[0] * s.first_rep_fraction
-        if self.amplitudes:
-            typical = sorted(self.amplitudes)[(len(self.amplitudes) - 1) // 2]
-            return max(low, typical * s.typical_rep_fraction)
-        return low
+        """Half the exercise's smallest excursion, then half this person's typical one."""
+        key = tuple(self.amplitudes)
+        if key != self._threshold_key:
+            s = self.settings
+            low = self.exercise.excursion_deg[0] * s.first_rep_fraction
+            if key:
+                typical = sorted(key)[(len(key) - 1) // 2]
+                low = max(low, typical * s.typical_rep_fraction)
+            self._threshold_key, self._threshold_deg = key, low
+        return self._threshold_deg
 
     @property
     def hold_active(self) -> bool:
@@ -178,13 +186,23 @@ class RepCounter:
         if not self._started:
             self._started = True
             self._low_reset(t_s, angle_deg)
-        window = self._window
-        window.append((t_s, angle_deg))
-        while window[0][0] < t_s - s.still_window_s:
-            window.popleft()
-        values = [a for _, a in window]
-        spread = max(values) - min(values)
-        full = t_s - window[0][0] >= 0.9 * s.still_window_s
+        # Spread of the angle over the still window, from running min and max queues.
+        lows, highs = self._window_lows, self._window_highs
+        while lows and lows[-1][1] >= angle_deg:
+            lows.pop()
+        lows.append((t_s, angle_deg))
+        while highs and highs[-1][1] <= angle_deg:
+            highs.pop()
+        highs.append((t_s, angle_deg))
+        oldest_s = t_s - s.still_window_s
+        while lows[0][0] < oldest_s:
+            lows.popleft()
+        while highs[0][0] < oldest_s:
+            highs.popleft()
+        spread = highs[0][1] - lows[0][1]
+        if self._window_start_s is None:
+            self._window_start_s = t_s
+        full = t_s - self._window_start_s >= 0.9 * s.still_window_s
         still = full and spread <= max(s.still_floor_deg, s.still_fraction * self.rep_threshold_deg)
         # Settled: still but for sway, the most a person lying in a pose ever is.
         settled = full and spread <= max(s.settled_floor_deg, s.still_fraction * self.rep_threshold_deg)

@@ -88,16 +88,18 @@ class Engine:
         if len(t_s) == 0:
             return []
         # Drop samples that do not move time forward (a live source's duplicate, never data).
-        keep = np.diff(t_s, prepend=-math.inf if self._last_t_s is None else self._last_t_s) > 0
-        if not keep.all():
-            keep &= t_s > np.maximum.accumulate(np.concatenate(([t_s[0] - 1.0], t_s[:-1])))
+        last = -math.inf if self._last_t_s is None else self._last_t_s
+        dt = np.diff(t_s, prepend=last)
+        if (dt <= 0).any():
+            keep = t_s > np.maximum.accumulate(np.concatenate(([last], t_s[:-1])))
             t_s, accel_g, gyro_dps = t_s[keep], accel_g[keep], gyro_dps[keep]
             if len(t_s) == 0:
                 return []
+            dt = np.diff(t_s, prepend=last)
         self._samples += len(t_s)
         if self.phase == "reference":
             return self._update_reference(t_s, accel_g, gyro_dps)
-        return self._update_ready(t_s, accel_g, gyro_dps)
+        return self._update_ready(t_s, dt, accel_g, gyro_dps)
 
     def finish(self) -> list[Event]:
         """End of the stream: nothing is invented; a hold that never ended is dropped."""
@@ -135,14 +137,15 @@ class Engine:
             return []
         start, end = window
         self.inclination.start(a[start:end].mean(axis=0), g[start:end].mean(axis=0))
+        # The sample period, from the reference second: lost samples are steps much longer.
         steps = np.diff(t[start:end])
-        self._period_s = float(np.median(steps)) if len(steps) else None
+        self._period_s = float(np.median(steps)) if len(steps) else 0.01
         self.phase = "ready"
         self._pending = []
         events = [Event("reference_done", float(t[end - 1]))]
         self._last_t_s = float(t[end - 1])
         if end < len(t):
-            events += self._update_ready(t[end:], a[end:], g[end:])
+            events += self._update_ready(t[end:], np.diff(t[end - 1:]), a[end:], g[end:])
         return events
 
     def _reference_window(self, t, a, g) -> tuple[int, int] | None:
@@ -187,28 +190,27 @@ class Engine:
         return None
 
     # -- stages 2 and 3 -------------------------------------------------------------------------
-    def _update_ready(self, t_s, accel_g, gyro_dps) -> list[Event]:
-        s = self.settings
-        prev = self._last_t_s if self._last_t_s is not None else t_s[0] - (self._period_s or 0.01)
-        dt = np.diff(t_s, prepend=prev)
-        if self._period_s is None:
-            self._period_s = float(np.median(dt))
+    def _update_ready(self, t_s, dt, accel_g, gyro_dps) -> list[Event]:
+        """``dt`` is each sample's step from the one before (the first may be infinite)."""
+        period_s = self._period_s
         events: list[Event] = []
-        gap = dt > s.gap_periods * self._period_s
-        bounds = np.nonzero(gap)[0].tolist() + [len(t_s)]
-        lo = 0
-        for hi in bounds:
-            if hi > lo:
-                events += self._run(t_s[lo:hi], dt[lo:hi], accel_g[lo:hi], gyro_dps[lo:hi])
-            if hi < len(t_s):
-                # Lost samples: count them, and let gravity say where the thigh is now.
-                self._lost += max(0, int(round(dt[hi] / self._period_s)) - 1)
-                self.inclination.realign(accel_g[hi])
-                dt[hi] = self._period_s
-            lo = hi
-        normal = dt[~gap] if len(dt) else dt
-        if len(normal):
-            self._period_s += 0.05 * (float(np.median(normal)) - self._period_s)
+        gap = dt > self.settings.gap_periods * period_s
+        if not gap.any():
+            events = self._run(t_s, dt, accel_g, gyro_dps)
+        else:
+            dt = dt.copy()
+            bounds = np.nonzero(gap)[0].tolist() + [len(t_s)]
+            lo = 0
+            for hi in bounds:
+                if hi > lo:
+                    events += self._run(t_s[lo:hi], dt[lo:hi], accel_g[lo:hi], gyro_dps[lo:hi])
+                if hi < len(t_s):
+                    # Lost samples: count them, and let gravity say where the thigh is now.
+                    if math.isfinite(dt[hi]):
+                        self._lost += max(0, int(round(dt[hi] / period_s)) - 1)
+                    self.inclination.realign(accel_g[hi])
+                    dt[hi] = period_s
+                lo = hi
         self._last_t_s = float(t_s[-1])
         return events
 

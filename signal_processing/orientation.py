@@ -139,6 +139,11 @@ class InclinationEstimator:
                 # "up" is fixed in the world, so in the sensor's axes it turns against the sensor.
                 wx, wy, wz = gx * _DEG * dt, gy * _DEG * dt, gz * _DEG * dt
                 ux, uy, uz = ux + (uy * wz - uz * wy), uy + (uz * wx - ux * wz), uz + (ux * wy - uy * wx)
+                if axis_fixed:
+                    # The thigh's front turns in the sensor's axes as the strap slips round it.
+                    lx, ly, lz = axis
+                    wu = wx * lx + wy * ly + wz * lz
+                    fx, fy, fz = fx + wu * (fy * lz - fz * ly), fy + wu * (fz * lx - fx * lz), fz + wu * (fx * ly - fy * lx)
                 rate_dps = math.sqrt(gx * gx + gy * gy + gz * gz)
                 k = dt / (still_tau + tau_per_dps * rate_dps + tau_per_g * aerr)
                 if k > 1.0:
@@ -178,9 +183,8 @@ class InclinationEstimator:
             if front < 0.0:
                 cos_el = -cos_el
             out[i] = math.degrees(math.atan2(sin_el, cos_el))
-            if (axis_fixed and -0.17 < sin_el < 0.17 and aerr < rest_g
-                    and gx * gx + gy * gy + gz * gz < rest_dps * rest_dps):
-                # At rest near flat: re-take the anterior reference (the strap may have slipped).
+            if axis_fixed and -0.5 < sin_el < 0.5 and aerr < rest_g:
+                # Within 30 degrees of flat the front is plain from gravity: re-take it.
                 fx, fy, fz = _normalised(ux - sin_el * lx, uy - sin_el * ly, uz - sin_el * lz)
         if ups is not None and n:
             ups.append((ux, uy, uz))

@@ -1,0 +1,62 @@
+"""Small synthetic thigh traces for engine unit tests: exact gravity and rate, no body model.
+
+(The physically complete simulator lives in ``backrep.simulator``; these are for properties
+that need one thing varied at a time.)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def rotation_about(axis, angle_rad):
+    """(N, 3, 3) rotations about the unit ``axis`` by each angle."""
+    axis = np.asarray(axis, dtype=float) / np.linalg.norm(axis)
+    angle_rad = np.atleast_1d(angle_rad)
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    s, c = np.sin(angle_rad)[:, None, None], np.cos(angle_rad)[:, None, None]
+    return np.eye(3) + s * k + (1 - c) * (k @ k)
+
+
+def min_jerk(t_s, start_s, duration_s, from_deg, to_deg):
+    tau = np.clip((t_s - start_s) / duration_s, 0.0, 1.0)
+    return from_deg + (to_deg - from_deg) * (10 * tau**3 - 15 * tau**4 + 6 * tau**5)
+
+
+def flexion_profile(t_s, plan):
+    """``plan``: list of (start_s, duration_s, to_deg) moves from 0 degrees."""
+    angle = np.zeros_like(t_s)
+    current = 0.0
+    for start_s, duration_s, to_deg in plan:
+        angle = np.where(t_s >= start_s, min_jerk(t_s, start_s, duration_s, current, to_deg), angle)
+        current = to_deg
+    return angle
+
+
+def thigh_trace(flexion_deg, t_s, mounting=None, strap_deg=None, noise_g=0.0, noise_dps=0.0, seed=0):
+    """Accel (g) and gyro (deg/s) of a sensor on a thigh flexing by ``flexion_deg`` about the
+    world's y axis (thigh along x when flat), mounted with the (3, 3) rotation ``mounting``
+    (sensor axes in thigh axes) and turned round the thigh by ``strap_deg`` (a slipping strap)."""
+    mounting = np.eye(3) if mounting is None else np.asarray(mounting)
+    strap_deg = np.zeros_like(t_s) if strap_deg is None else strap_deg
+    thigh = rotation_about([0, 1, 0], -np.radians(flexion_deg))
+    strap = rotation_about([1, 0, 0], np.radians(strap_deg))
+    sensor = thigh @ strap @ mounting                       # sensor axes -> world
+    accel_g = np.einsum("nji,j->ni", sensor, np.array([0.0, 0.0, 1.0]))
+    dt = np.gradient(t_s)
+    dr = np.gradient(sensor, axis=0) / dt[:, None, None]
+    omega = np.einsum("nji,njk->nik", sensor, dr)           # R^T dR/dt = [w]x
+    gyro_dps = np.degrees(np.stack([omega[:, 2, 1], omega[:, 0, 2], omega[:, 1, 0]], axis=1))
+    rng = np.random.default_rng(seed)
+    accel_g = accel_g + rng.normal(0, noise_g, accel_g.shape) if noise_g else accel_g
+    gyro_dps = gyro_dps + rng.normal(0, noise_dps, gyro_dps.shape) if noise_dps else gyro_dps
+    return accel_g, gyro_dps
+
+
+def random_mounting(rng):
+    """Any orientation the strap happens to give."""
+    q = rng.normal(size=4)
+    q /= np.linalg.norm(q)
+    w, x, y, z = q
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])

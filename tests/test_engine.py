@@ -1,0 +1,194 @@
+"""The streaming engine's properties, one thing varied at a time, on exact synthetic traces."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from signal_processing import Engine, get_exercise, load_catalogue
+from signal_processing.counter import minimum_jerk_tail
+from tests.synthetic import flexion_profile, random_mounting, thigh_trace
+
+SLOW = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def knee_to_chest_plan(reps=3, top_deg=95.0, hold_s=20.0, move_s=2.5, rest_s=3.0, first_s=3.0):
+    plan, holds, t = [], [], first_s
+    for _ in range(reps):
+        plan.append((t, move_s, top_deg))
+        holds.append((t + move_s, t + move_s + hold_s))
+        t += move_s + hold_s
+        plan.append((t, move_s, 0.0))
+        t += move_s + rest_s
+    return plan, holds, t + 2.0
+
+
+def run(exercise, t_s, accel_g, gyro_dps, chunk=64):
+    engine = Engine(get_exercise(exercise))
+    events = []
+    for i in range(0, len(t_s), chunk):
+        events += engine.update(t_s[i:i + chunk], accel_g[i:i + chunk], gyro_dps[i:i + chunk])
+    events += engine.finish()
+    return engine, events
+
+
+@SLOW
+@given(seed=st.integers(0, 2**32 - 1), rate_hz=st.sampled_from([25.0, 50.0, 100.0, 200.0, 1000.0]))
+def test_knee_to_chest_is_counted_and_timed_whatever_the_strap_and_the_rate(seed, rate_hz):
+    rng = np.random.default_rng(seed)
+    plan, holds, end_s = knee_to_chest_plan(top_deg=float(rng.uniform(75, 130)))
+    t_s = np.arange(0, end_s, 1 / rate_hz)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(rng),
+                                    noise_g=0.003, noise_dps=0.05, seed=seed)
+    engine, _ = run("knee_to_chest", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 3
+    assert len(engine.state.holds) == 3
+    for hold, (start_s, end_s_) in zip(engine.state.holds, holds):
+        assert abs(hold.start_s - start_s) < 0.5
+        assert abs(hold.end_s - end_s_) < 0.5
+
+
+@SLOW
+@given(seed=st.integers(0, 2**32 - 1), slip_deg=st.floats(-170, 170))
+def test_the_strap_slipping_round_the_thigh_between_reps_changes_nothing(seed, slip_deg):
+    rng = np.random.default_rng(seed)
+    plan = [(3.0, 1.5, 40.0), (5.0, 1.5, 0.0), (9.0, 1.5, 40.0), (11.0, 1.5, 0.0)]
+    t_s = np.arange(0, 16, 0.01)
+    strap = np.clip((t_s - 7.0) / 1.0, 0, 1) * slip_deg          # slips during the rest at 7-8 s
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(rng), strap)
+    engine, _ = run("heel_slide", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 2
+    assert abs(engine.state.angle_deg) < 1.5
+
+
+@SLOW
+@given(seed=st.integers(0, 2**32 - 1), angle_deg=st.floats(-30, 130))
+def test_inclination_is_the_thigh_elevation_in_any_mounting(seed, angle_deg):
+    """First up to 30 degrees (the axis is learnt), then to the asked angle and still."""
+    rng = np.random.default_rng(seed)
+    plan = [(2.0, 2.0, 30.0), (5.0, 3.0, angle_deg)]
+    t_s = np.arange(0, 11, 0.01)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(rng))
+    engine, _ = run("knee_to_chest", t_s, accel_g, gyro_dps)
+    assert engine.state.angle_deg == pytest.approx(angle_deg, abs=1.0)
+
+
+@SLOW
+@given(cuts=st.lists(st.integers(1, 3000), min_size=1, max_size=30))
+def test_how_samples_are_chunked_never_changes_what_is_reported(cuts):
+    plan, _, end_s = knee_to_chest_plan(reps=2, hold_s=5.0)
+    t_s = np.arange(0, end_s, 0.01)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.003, noise_dps=0.05)
+    whole, whole_events = run("knee_to_chest", t_s, accel_g, gyro_dps, chunk=len(t_s))
+    engine = Engine(get_exercise("knee_to_chest"))
+    events, lo = [], 0
+    for hi in sorted(set(min(c, len(t_s)) for c in cuts)) + [len(t_s)]:
+        events += engine.update(t_s[lo:hi], accel_g[lo:hi], gyro_dps[lo:hi])
+        lo = hi
+    events += engine.finish()
+    assert events == whole_events
+    assert engine.state.reps == whole.state.reps == 2
+
+
+def test_lost_samples_are_counted_and_do_not_stop_the_count():
+    plan = [(3.0, 1.5, 40.0), (5.0, 1.5, 0.0), (9.0, 1.5, 40.0), (11.0, 1.5, 0.0)]
+    t_s = np.arange(0, 15, 0.01)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s)
+    keep = (t_s < 7.0) | (t_s >= 7.5)                          # half a second lost in a rest
+    engine, _ = run("heel_slide", t_s[keep], accel_g[keep], gyro_dps[keep])
+    assert engine.state.reps == 2
+    assert engine.state.lost_samples == pytest.approx(50, abs=1)
+
+
+def test_a_knock_is_not_a_rep():
+    t_s = np.arange(0, 12, 0.01)
+    accel_g, gyro_dps = thigh_trace(np.zeros_like(t_s), t_s)
+    jolt = (t_s >= 6.0) & (t_s < 6.03)
+    accel_g[jolt] += [0.0, 0.0, 2.5]
+    gyro_dps[jolt] += [150.0, -80.0, 0.0]
+    engine, events = run("pelvic_tilt", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 0
+    assert abs(engine.state.angle_deg) < 1.0
+
+
+def test_a_movement_abandoned_short_of_the_range_is_not_a_rep():
+    plan = [(3.0, 2.0, 50.0), (6.0, 2.0, 0.0), (10.0, 1.0, 12.0), (11.5, 1.0, 0.0), (14.0, 2.0, 50.0),
+            (17.0, 2.0, 0.0)]
+    t_s = np.arange(0, 21, 0.01)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s)
+    engine, _ = run("heel_slide", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 2
+
+
+def test_the_reference_pose_is_taken_before_counting_and_reported():
+    t_s = np.arange(0, 3, 0.01)
+    accel_g, gyro_dps = thigh_trace(np.zeros_like(t_s), t_s)
+    engine = Engine(get_exercise("heel_slide"))
+    assert engine.state.phase == "reference"
+    events = engine.update(t_s[:50], accel_g[:50], gyro_dps[:50])
+    assert events == [] and 0 < engine.state.reference_progress < 1
+    events = engine.update(t_s[50:], accel_g[50:], gyro_dps[50:])
+    assert [e.kind for e in events] == ["reference_done"]
+    assert engine.state.phase == "ready" and engine.state.angle_deg == pytest.approx(0, abs=0.5)
+
+
+def test_minimum_jerk_tail_matches_a_sampled_movement():
+    t = np.linspace(0, 1, 200001)
+    position = 10 * t**3 - 15 * t**4 + 6 * t**5
+    speed = np.gradient(position, t)
+    crossing = t[np.nonzero((speed < 0.1 * speed.max()) & (t > 0.5))[0][0]]
+    assert minimum_jerk_tail(0.1) * 1.0 / speed.max() == pytest.approx(1 - crossing, abs=1e-4)
+
+
+def test_an_exercise_is_a_data_change():
+    catalogue = load_catalogue('''
+[bridge]
+name = "Bridge"
+description = "Lift the hips."
+dose = "10 reps"
+reps_per_set = 10
+direction = 1
+excursion_deg = [10.0, 30.0]
+hold_target_s = 5.0
+held_end = "far"
+''')
+    bridge = catalogue["bridge"]
+    plan = [(3.0, 1.5, 25.0), (10.0, 1.5, 0.0)]
+    t_s = np.arange(0, 14, 0.01)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s)
+    engine = Engine(bridge)
+    engine.update(t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 1 and len(engine.state.holds) == 1
+    assert engine.state.holds[0].duration_s == pytest.approx(5.5, abs=0.5)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("direction = 2", "direction"),
+    ('held_end = "middle"', "held_end"),
+    ("excursion_deg = [30.0, 10.0]", "excursion_deg"),
+])
+def test_a_malformed_exercise_is_refused(bad, message):
+    base = {"direction": "direction = 1", "held_end": 'held_end = "far"',
+            "excursion_deg": "excursion_deg = [10.0, 30.0]"}
+    key = bad.split(" =")[0]
+    base[key] = bad
+    text = '[x]\nname = "X"\ndescription = "x"\ndose = "x"\nreps_per_set = 1\n' + "\n".join(base.values())
+    with pytest.raises(ValueError, match=message):
+        load_catalogue(text)
+
+
+@SLOW
+@given(seed=st.integers(0, 2**32 - 1), slip_deg=st.floats(-170, 170))
+def test_a_slip_in_the_hip_flexor_start_pose_changes_nothing(seed, slip_deg):
+    """The strap slips while both knees are hugged (thigh near vertical), then two reps."""
+    rng = np.random.default_rng(seed)
+    plan = [(2.0, 3.0, 110.0), (10.0, 3.0, -10.0), (33.0, 3.0, 110.0), (40.0, 3.0, -10.0), (63.0, 3.0, 110.0)]
+    t_s = np.arange(0, 70, 0.02)
+    strap = np.clip((t_s - 7.0) / 1.5, 0, 1) * slip_deg
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(rng), strap,
+                                    noise_g=0.003, noise_dps=0.05, seed=seed)
+    engine, _ = run("hip_flexor", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 2
+    assert [round(h.duration_s) for h in engine.state.holds] == [20, 20]
