@@ -15,7 +15,7 @@ from typing import Any, Callable, TextIO
 
 import numpy as np
 
-from backrep.config import Config
+from backrep.config import load_config
 from backrep.errors import BackrepError, InputFileError, UsageError
 from backrep.recording import RecordingWriter, read_recording
 
@@ -29,7 +29,8 @@ _EMULATION_TAIL_S = 0.3
 
 
 def _calibration_dir() -> Path:
-    return Config().resolved_data_dir() / "calibration"
+    """Where gyro biases are remembered: beside the service's data (the same config decides)."""
+    return load_config().resolved_data_dir() / "calibration"
 
 
 def _ranges_from(metadata: dict[str, str]) -> dict[str, float]:

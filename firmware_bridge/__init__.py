@@ -13,7 +13,7 @@ from firmware_bridge.clock import Clock, MonotonicClock, ScaledClock, SimulatedC
 from firmware_bridge.emulated import (EmulatedBus, EmulatedChip, EmulatedLsm6ds, EmulatedMpu6050,
                                       Faults, Trace, emulated_bus_from_recording, emulated_chip,
                                       marker_numbers, marker_trace, synthetic_trace)
-from firmware_bridge.errors import (BridgeError, BusError, ConfigurationError, SensorNotFoundError,
+from firmware_bridge.errors import (BridgeError, BusAccessError, BusError, ConfigurationError, SensorNotFoundError,
                                     UnsupportedSensorError)
 from firmware_bridge.i2c import SharedBus
 from firmware_bridge.probe import Identity, find_sensor, identify_at, scan
@@ -21,7 +21,7 @@ from firmware_bridge.stream import SensorStream, StreamGroup, StreamSettings, op
 from firmware_bridge.types import STATES, ChipConfig, SampleBatch, SensorStatus
 
 __all__ = [
-    "STATES", "BridgeError", "BusError", "CalibrationStore", "ChipConfig", "Clock",
+    "STATES", "BridgeError", "BusAccessError", "BusError", "CalibrationStore", "ChipConfig", "Clock",
     "ConfigurationError", "EmulatedBus", "EmulatedChip", "EmulatedLsm6ds", "EmulatedMpu6050",
     "Faults", "GyroBias", "Identity", "MonotonicClock", "SampleBatch", "ScaledClock",
     "SensorNotFoundError", "SensorStatus", "SensorStream", "SharedBus", "SimulatedClock",

@@ -23,6 +23,10 @@ class ConfigurationError(BridgeError, ValueError):
     """A rate, range or option the chip cannot do."""
 
 
+class BusAccessError(BridgeError, PermissionError):
+    """The bus device exists but this user may not open it (not in the ``i2c`` group)."""
+
+
 class BusError(BridgeError, OSError):
     """A bus transfer failed; ``errno`` is the one the kernel gave."""
 

@@ -285,7 +285,8 @@ class SensorStream:
             return None
         lost, self._pending_lost = self._pending_lost, 0
         self._samples_total += len(t_s)
-        self._set(samples_total=self._samples_total, lost_samples_total=self._lost_total, quiet=True)
+        self._set(samples_total=self._samples_total, lost_samples_total=self._lost_total,
+                  measured_rate_hz=round(self._rate_hz, 3), quiet=True)
         return SampleBatch(t_s, accel_g, gyro_dps, lost)
 
     def _update_timeline(self, h0: float, counted_h: float, arrived: int) -> None:
@@ -449,8 +450,10 @@ def open_bus(bus: Any = 1, bus_factory: Callable[[Any], Any] | None = None) -> S
                 f"I2C bus {bus}: /dev/i2c-{bus} does not exist; enable I2C (raspi-config, "
                 f"Interface Options) and run `backrep doctor`") from exc
         except PermissionError as exc:
-            from firmware_bridge.errors import BusError
-            raise BusError(bus, 0, exc, "opening the bus (is the user in the `i2c` group?)") from exc
+            from firmware_bridge.errors import BusAccessError
+            raise BusAccessError(
+                exc.errno, f"I2C bus {bus}: permission denied opening /dev/i2c-{bus}; add the user to "
+                f"the i2c group (`sudo usermod -aG i2c $USER`, then log out and in)") from exc
     return SharedBus(bus, name=getattr(bus, "name", "?"), owns=False)
 
 

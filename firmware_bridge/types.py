@@ -46,6 +46,7 @@ class SensorStatus:
     calibration: Literal["pending", "measured", "remembered", "none"] = "pending"
     accel_range_g: float | None = None
     gyro_range_dps: float | None = None
+    measured_rate_hz: float | None = None   # the chip's true rate, as the host clock sees it
 
     def as_dict(self) -> dict:
         return {
@@ -55,6 +56,7 @@ class SensorStatus:
             "lost_samples_total": self.lost_samples_total, "samples_total": self.samples_total,
             "gyro_bias_dps": list(self.gyro_bias_dps), "calibration": self.calibration,
             "accel_range_g": self.accel_range_g, "gyro_range_dps": self.gyro_range_dps,
+            "measured_rate_hz": self.measured_rate_hz,
         }
 
 
