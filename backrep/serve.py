@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import logging.config
 import signal
+import socket
 import sqlite3
 import threading
 import time
@@ -102,6 +103,16 @@ def _apply_overrides(config: Config, args) -> Config:
     return replace(config, server=server, data_dir=args.data_dir or config.data_dir)
 
 
+def _lan_address() -> str | None:
+    """This machine's address on the local network, for the line that tells you what to open."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("10.255.255.255", 9))  # UDP connect sends nothing; it only picks a route
+            return probe.getsockname()[0]
+    except OSError:
+        return None
+
+
 def run(args) -> int:
     config = _apply_overrides(load_config(args.config, required=args.config is not None), args)
     logging.config.dictConfig(logging_config(config.log_level))
@@ -153,8 +164,11 @@ def run(args) -> int:
     web_thread.start()
     notifier = Notifier.from_env()
     port = getattr(server, "effective_port", server_config.port)
-    log.info("serving the dashboard on http://%s:%s/ (%s, data in %s, %d web threads)",
-             server_config.host, port, service.mode, data_dir, server_config.threads)
+    shown_host = server_config.host
+    if shown_host in ("0.0.0.0", "::", ""):
+        shown_host = _lan_address() or "localhost"
+    log.info("dashboard: open http://%s:%s/ on the tablet (%s, history in %s, %d web threads)",
+             shown_host, port, service.mode, data_dir, server_config.threads)
     notifier.notify("READY=1", f"STATUS=serving on port {port} ({service.mode})")
 
     watchdog_s = watchdog_interval_s()
