@@ -26,7 +26,6 @@ class Listener:
 
     queue: "queue.Queue[str | None]"
     dropped: bool = False
-    delivered: int = 0
     name: str = field(default="")
 
 
