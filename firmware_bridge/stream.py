@@ -46,7 +46,7 @@ class StreamSettings:
     backoff_max_s: float = 2.0          # waits double up to this
     stuck_after_s: float = 1.0          # identical samples this long: the sensor is stuck
     asleep_check_s: float = 0.25        # no samples this long: ask whether the chip still runs
-    rate_window_s: float = 2.0          # baseline before the host clock corrects the rate
+    rate_window_s: float = 1.0          # baseline before the host clock corrects the rate
     rate_tolerance: float = 0.1         # a rate estimate further than this from nominal is ignored
     poll_min_s: float = 0.005
     poll_max_s: float = 0.1
@@ -297,7 +297,7 @@ class SensorStream:
         each count was taken (``counted_h``). Offset: a read that started at ``h0`` and had its
         count by ``counted_h`` proves the newest sample it got was made in (h0 - one period,
         counted_h]; when the line puts it outside, the line is nudged towards that
-        window (by at most 5 % of a period a read, so steps stay even). Reads land at varied
+        window (by at most 10 % of a period a read, so steps stay even). Reads land at varied
         phases of the chip's ticks, so the windows close in on the truth.
         """
         count = self._segment_count + arrived
@@ -317,7 +317,7 @@ class SensorStream:
             self._anchor_t += shift
             self._rate_hz = rate
             return
-        limit = 0.05 / rate
+        limit = 0.1 / rate
         self._anchor_n, self._anchor_t = last, t_last + float(np.clip(shift, -limit, limit))
         self._rate_hz = rate
 

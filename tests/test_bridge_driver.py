@@ -169,7 +169,7 @@ def test_samples_come_back_to_the_chips_resolution_with_their_own_timestamps(chi
     # each sample stamped at its own moment (trace time on the clock the chip started at); the
     # reads here are phase-locked to the chip, so only half a period of offset is provable
     assert np.abs(t_s - (100.0 + trace.t_s[number])).max() < 0.5 / rate_hz
-    assert np.all(np.diff(t_s) > 0.9 / rate_hz) and np.all(np.diff(t_s) < 1.1 / rate_hz)
+    assert np.all(np.diff(t_s) > 0.89 / rate_hz) and np.all(np.diff(t_s) < 1.11 / rate_hz)   # nudges ≤ 10 %
 
 
 def test_timestamps_close_in_on_the_truth_when_reads_land_at_varied_phases():
@@ -196,7 +196,7 @@ def test_timestamps_follow_the_chips_own_oscillator_not_the_nominal_rate():
     assert lost == 0 and np.all(np.diff(number) == 1)
     late = t_s > 10
     assert np.abs(t_s[late] - trace.t_s[number[late]]).max() < 0.5 / 102
-    assert np.all(np.diff(t_s) > 0.9 / 102) and np.all(np.diff(t_s) < 1.1 / 100)
+    assert np.all(np.diff(t_s) > 0.89 / 102) and np.all(np.diff(t_s) < 1.11 / 100)
 
 
 @pytest.mark.parametrize("chip", ["mpu6050", "lsm6dsox"])
