@@ -196,8 +196,8 @@ class SensorStream:
         return True
 
     def _fifo_survived(self) -> bool:
-        """True when the chip answers, is still configured, and the time away was short enough
-        that its FIFO cannot have overflowed unnoticed (it can: the overflow flag says so)."""
+        """True when the chip answers and still runs as configured (it kept power): its FIFO then
+        holds what was made meanwhile, and if it overflowed the flag says so on the next read."""
         return bool(self.driver.is_running())
 
     def _schedule_retry(self, why: str) -> None:
