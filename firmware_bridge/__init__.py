@@ -18,7 +18,7 @@ from firmware_bridge.errors import (BridgeError, BusAccessError, BusError, Confi
 from firmware_bridge.i2c import SharedBus
 from firmware_bridge.probe import Identity, find_sensor, identify_at, scan
 from firmware_bridge.stream import SensorStream, StreamGroup, StreamSettings, open_bus, open_stream
-from firmware_bridge.types import STATES, ChipConfig, SampleBatch, SensorStatus
+from firmware_bridge.records import STATES, ChipConfig, SampleBatch, SensorStatus
 
 __all__ = [
     "STATES", "BridgeError", "BusAccessError", "BusError", "CalibrationStore", "ChipConfig", "Clock",

@@ -23,7 +23,7 @@ from smbus2 import i2c_msg
 from firmware_bridge import lsm6ds as L
 from firmware_bridge import mpu6050 as M
 from firmware_bridge.clock import Clock, SimulatedClock
-from firmware_bridge.types import BusStats
+from firmware_bridge.records import BusStats
 
 I2C_M_RD = 0x0001
 SMBUS_BLOCK_MAX = 32

@@ -16,7 +16,7 @@ from firmware_bridge.clock import Clock
 from firmware_bridge.errors import ConfigurationError, UnsupportedSensorError
 from firmware_bridge.i2c import RegisterDevice, SharedBus
 from firmware_bridge.ranges import RangeSetting, pick_range
-from firmware_bridge.types import EMPTY_RAW, ChipConfig, FifoRead
+from firmware_bridge.records import EMPTY_RAW, ChipConfig, FifoRead
 
 ADDRESSES = (0x6A, 0x6B)  # SA0 low, SA0 high
 

@@ -24,7 +24,7 @@ from firmware_bridge.clock import Clock, MonotonicClock
 from firmware_bridge.errors import BridgeError, SensorNotFoundError, UnsupportedSensorError
 from firmware_bridge.i2c import SharedBus
 from firmware_bridge.probe import find_sensor
-from firmware_bridge.types import ChipConfig, FifoRead, SampleBatch, SensorStatus
+from firmware_bridge.records import ChipConfig, FifoRead, SampleBatch, SensorStatus
 
 log = logging.getLogger(__name__)
 
