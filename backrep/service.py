@@ -403,6 +403,8 @@ class Service:
         now = self._wall_clock()
         if event.kind == "rep_counted":
             self.store.add_rep(current.id, event.rep, event.t_s, now)
+        elif event.kind == "rep_retracted":
+            self.store.retract_first_rep(current.id)
         elif event.kind == "hold_ended" and event.hold is not None:
             self.store.add_hold(current.id, event.hold.start_s, event.hold.end_s, now)
         payload = event.as_dict()

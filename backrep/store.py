@@ -187,6 +187,24 @@ class Store:
         self._write("INSERT OR REPLACE INTO reps (set_id, n, t_s, at_unix_s) VALUES (?, ?, ?, ?)",
                     (set_id, int(n), float(t_s), float(at_unix_s)))
 
+    def retract_first_rep(self, set_id: int) -> None:
+        """The engine took back the set's first rep (an abandoned movement, as the person's
+        usual range later showed): drop it and any hold it had, and renumber the rest."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute("SELECT t_s FROM reps WHERE set_id = ? AND n = 1", (set_id,)).fetchone()
+                if row is not None:
+                    self._db.execute("DELETE FROM holds WHERE set_id = ? AND end_s < ?", (set_id, row[0]))
+                    self._db.execute("DELETE FROM reps WHERE set_id = ? AND n = 1", (set_id,))
+                    # Renumber in two steps so the primary key never collides.
+                    self._db.execute("UPDATE reps SET n = -(n - 1) WHERE set_id = ?", (set_id,))
+                    self._db.execute("UPDATE reps SET n = -n WHERE set_id = ?", (set_id,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
     def add_hold(self, set_id: int, start_s: float, end_s: float, at_unix_s: float) -> None:
         self._write("INSERT INTO holds (set_id, start_s, end_s, at_unix_s) VALUES (?, ?, ?, ?)",
                     (set_id, float(start_s), float(end_s), float(at_unix_s)))

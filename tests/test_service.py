@@ -367,3 +367,33 @@ def test_sensor_source_over_an_emulated_chip_counts_a_set_started_from_the_web(t
         service.stop()
     assert summary["reps"] == read_labels(path).reps
     assert hub.state()["sensor"]["state"] == "reading"
+
+
+class RetractingEngine(FakeEngine):
+    """Counts like FakeEngine, then takes the first rep back after the third, as the real
+    engine does when the first turns out to have been an abandoned movement."""
+
+    def update(self, t_s, accel_g, gyro_dps):
+        events = super().update(t_s, accel_g, gyro_dps)
+        if self.reps >= 3 and not getattr(self, "retracted", False) and any(
+                e.kind == "rep_counted" for e in events):
+            self.retracted = True
+            self.reps -= 1
+            self.holds.pop(0)
+            events.append(Event("rep_retracted", float(t_s[-1]), rep=self.reps))
+        return events
+
+
+def test_a_retracted_rep_leaves_the_history_too(store):
+    hub = LiveHub()
+    source = ListSource([SetCue("generic", "left"), batch(0, 160), SetCue(None)])
+    service = Service(source, hub, store, engine_factory=lambda ex: RetractingEngine(ex),
+                      targets=lambda ex: (10, 0.0))
+    service.start()
+    try:
+        wait_for(lambda: hub.state().get("last_set"))
+    finally:
+        service.stop()
+    assert hub.state()["last_set"]["reps"] == 2
+    (saved,) = store.sets()
+    assert saved.reps == 2 and len(saved.holds) == 2

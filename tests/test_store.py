@@ -110,3 +110,21 @@ def test_a_set_can_end_interrupted_but_not_in_a_made_up_state(tmp_path):
     store.close_set(set_id, 2.0, status="interrupted")
     assert store.get_set(set_id).status == "interrupted"
     store.close()
+
+
+def test_a_retracted_first_rep_leaves_the_store_and_the_rest_are_renumbered(tmp_path):
+    store = Store.in_dir(tmp_path)
+    set_id = store.start_set(exercise="generic", leg="left", target_reps=10, hold_target_s=0, source="replay",
+                             at_unix_s=1000.0)
+    store.add_hold(set_id, 2.0, 3.5, 1001.0)          # the abandoned movement's pause
+    store.add_rep(set_id, 1, 4.0, 1001.0)
+    for n, t_s in ((2, 12.0), (3, 20.0), (4, 28.0)):
+        store.add_hold(set_id, t_s - 5, t_s - 2, 1000.0 + t_s)
+        store.add_rep(set_id, n, t_s, 1000.0 + t_s)
+    store.retract_first_rep(set_id)
+    other = sqlite3.connect(tmp_path / Store.FILENAME)
+    assert other.execute("SELECT n, t_s FROM reps WHERE set_id = ? ORDER BY n", (set_id,)).fetchall() == [
+        (1, 12.0), (2, 20.0), (3, 28.0)]
+    assert [row[0] for row in other.execute("SELECT start_s FROM holds ORDER BY start_s")] == [7.0, 15.0, 23.0]
+    other.close()
+    store.close()
