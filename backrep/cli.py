@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--emulate", metavar="TRACE.csv", default=None,
                         help="run the real driver against an emulated chip fed with TRACE")
     record.add_argument("--speed", type=_positive_float, default=1.0)
+    record.add_argument("--chip", choices=["mpu6050", "mpu6500", "mpu9250", "lsm6dsox", "lsm6ds3"],
+                        default="mpu6050", help="with --emulate: which chip to emulate")
+    record.add_argument("--second", metavar="OUT2.csv", default=None,
+                        help="also record the other thigh's sensor (the chip's other address) to OUT2")
 
     sub.add_parser("doctor", help="find I2C buses and sensors, and say what to fix")
 

@@ -124,17 +124,36 @@ def record(out: str | Path, *, stream: Any, seconds: float | None, side: str | N
     return record_many([out], streams=[stream], sides=[side], seconds=seconds, **options)[0]
 
 
-def run(args) -> int:
-    from firmware_bridge import (BridgeError, SimulatedClock, StreamSettings, emulated_bus_from_recording,
-                                 open_stream)
+def _other_address(chip_address: int) -> int:
+    """The second thigh's sensor: the same chip with its address pin strapped the other way."""
+    return {0x68: 0x69, 0x69: 0x68, 0x6A: 0x6B, 0x6B: 0x6A}.get(chip_address, chip_address ^ 1)
 
-    out = Path(args.out)
+
+def _checked_out(path: str) -> Path:
+    out = Path(path)
     if out.exists() and out.is_dir():
         raise UsageError(f"{out} is a directory; give a file name such as {out / 'session.csv'}")
     if not out.parent.exists():
         raise UsageError(f"{out.parent} does not exist")
+    return out
+
+
+def run(args) -> int:
+    from firmware_bridge import (BridgeError, SimulatedClock, StreamSettings, emulated_bus_from_recording,
+                                 emulated_chip, open_bus, open_stream)
+
+    outs = [_checked_out(args.out)] + ([_checked_out(args.second)] if args.second else [])
+    if len(outs) == 2 and outs[0].resolve() == outs[1].resolve():
+        raise UsageError("--second must name a different file from OUT.csv")
+    if args.chip != "mpu6050" and not args.emulate:
+        raise UsageError("--chip chooses the emulated chip; it needs --emulate (a real chip is identified)")
+    sides: list[str | None] = [args.side]
+    if args.second:
+        first = args.side or "right"
+        sides = [first, "left" if first == "right" else "right"]
     extra: dict[str, str] = {"source": "backrep record"}
     stop_at_s = last_t_s = None
+    streams = []
     try:
         if args.emulate:
             trace = read_recording(args.emulate)
@@ -144,28 +163,44 @@ def run(args) -> int:
             # paced, deterministic, and waking a little late as a real host does
             clock = SimulatedClock(start_s=float(trace.t_s[0]), speed=args.speed,
                                    sleep_jitter_s=0.3 / rate_hz)
-            bus = emulated_bus_from_recording(trace, chip="mpu6050", address=args.address or 0x68,
-                                              clock=clock)
-            settings = StreamSettings(**_ranges_from(trace.metadata))
-            stream = open_stream(bus, address=args.address, rate_hz=rate_hz, clock=clock, settings=settings)
+            bus = emulated_bus_from_recording(trace, chip=args.chip, address=args.address, clock=clock)
+            first_address = next(iter(bus.chips))
+            addresses = [first_address]
+            if args.second:
+                addresses.append(_other_address(first_address))
+                bus.attach(addresses[1], emulated_chip(trace, args.chip, clock))
+            settings = StreamSettings(**_ranges_from(trace.metadata)) if args.chip.startswith("mpu") else None
+            streams = [open_stream(bus, address=a, rate_hz=rate_hz, clock=clock, settings=settings)
+                       for a in addresses]
             t_origin_s = 0.0   # the emulated chip plays the trace on the trace's own clock
             stop_at_s = float(trace.t_s[-1]) + _EMULATION_TAIL_S
             last_t_s = float(trace.t_s[-1]) + 0.5 / rate_hz
             extra = {"source": f"backrep record --emulate {Path(args.emulate).name}"}
         else:
-            stream = open_stream(args.bus, address=args.address, rate_hz=args.rate_hz,
-                                 calibration_dir=_calibration_dir())
-            t_origin_s = stream.clock.monotonic()
+            bus = open_bus(args.bus)
+            streams.append(open_stream(bus, address=args.address, rate_hz=args.rate_hz,
+                                       calibration_dir=_calibration_dir()))
+            if args.second:
+                streams.append(open_stream(bus, address=_other_address(streams[0].status.address),
+                                           rate_hz=args.rate_hz, calibration_dir=_calibration_dir(),
+                                           clock=streams[0].clock))
+            t_origin_s = streams[0].clock.monotonic()
     except BridgeError as exc:
+        for stream in streams:
+            stream.close()
         raise SensorUnavailableError(str(exc)) from None
-    with stream:
-        print(f"backrep: recording {stream.status.sensor} at 0x{stream.status.address:02x}, "
-              f"{stream.status.rate_hz:g} Hz, to {out}" + ("" if args.seconds or args.emulate
-                                                           else " (Ctrl-C stops)"), file=sys.stderr)
-        summary = record(out, stream=stream, seconds=args.seconds, side=args.side,
-                         t_origin_s=t_origin_s, stop_at_s=stop_at_s, last_t_s=last_t_s,
-                         extra_metadata=extra)
-    bias = ", ".join(f"{v:+.3f}" for v in summary["gyro_bias_dps"])
-    print(f"backrep: {summary['samples']} samples, {summary['lost_samples']} lost; gyro bias "
-          f"({summary['calibration']}) [{bias}] °/s removed", file=sys.stderr)
+    with ExitStack() as stack:
+        for stream in streams:
+            stack.enter_context(stream)
+        for stream, out in zip(streams, outs):
+            print(f"backrep: recording {stream.status.sensor} at 0x{stream.status.address:02x}, "
+                  f"{stream.status.rate_hz:g} Hz, to {out}" + ("" if args.seconds or args.emulate
+                                                               else " (Ctrl-C stops)"), file=sys.stderr)
+        summaries = record_many(outs, streams=streams, sides=sides, seconds=args.seconds,
+                                t_origin_s=t_origin_s, stop_at_s=stop_at_s, last_t_s=last_t_s,
+                                extra_metadata=extra)
+    for out, summary in zip(outs, summaries):
+        bias = ", ".join(f"{v:+.3f}" for v in summary["gyro_bias_dps"])
+        print(f"backrep: {out}: {summary['samples']} samples, {summary['lost_samples']} lost; gyro bias "
+              f"({summary['calibration']}) [{bias}] °/s removed", file=sys.stderr)
     return 0
