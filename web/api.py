@@ -14,6 +14,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
+#: SQLite integers are 64-bit: a larger ``limit`` is refused rather than passed to it.
+_MAX_LIMIT = 2**63 - 1
+
 
 def _ext(name: str):
     return current_app.extensions["backrep"][name]
@@ -95,8 +98,11 @@ def _range() -> tuple[float | None, float | None]:
     first, last = _day("from", None), _day("to", None)
     if first and last and last < first:
         raise ValueError("to is before from")
-    return (None if first is None else _local_midnight_unix_s(first),
-            None if last is None else _local_midnight_unix_s(last + timedelta(days=1)))
+    try:
+        return (None if first is None else _local_midnight_unix_s(first),
+                None if last is None else _local_midnight_unix_s(last + timedelta(days=1)))
+    except (OverflowError, ValueError):  # the calendar's first or last day, shifted by the time zone
+        raise ValueError("from and to must be dates between 0001-01-02 and 9999-12-30") from None
 
 
 @bp.get("/sessions")
@@ -106,8 +112,8 @@ def sessions():
         limit = request.args.get("limit", type=int)
     except ValueError as exc:
         return _error(400, str(exc))
-    if limit is not None and limit < 1:
-        return _error(400, "limit must be at least 1")
+    if limit is not None and not 1 <= limit <= _MAX_LIMIT:
+        return _error(400, f"limit must be 1..{_MAX_LIMIT}")
     records = _ext("store").sets(from_unix_s, to_unix_s, limit=limit)
     return jsonify({"sets": [record.as_dict() for record in records]})
 
