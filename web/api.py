@@ -1,11 +1,13 @@
 """The JSON API and the live event stream. Described for machines at ``/api/openapi.json``."""
 from __future__ import annotations
 
+import json
 import logging
 import queue
 from datetime import date, datetime, time as dtime, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from web.openapi import OPENAPI
 from web.sse import format_sse
@@ -25,6 +27,17 @@ def _ext(name: str):
 def _error(status: int, message: str):
     response = jsonify({"error": message})
     response.status_code = status
+    return response
+
+
+@bp.app_errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    """Under /api/, Flask's own refusals (404, 405, 413, ...) are JSON like the API's; pages keep HTML."""
+    if not request.path.startswith(bp.url_prefix + "/"):
+        return exc
+    response = exc.get_response()  # keeps headers such as Allow on a 405
+    response.set_data(json.dumps({"error": f"{exc.name}: {exc.description}"}))
+    response.mimetype = "application/json"
     return response
 
 
