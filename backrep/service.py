@@ -21,6 +21,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from firmware_bridge.records import SampleBatch
 from backrep.live import LiveHub
 from backrep.store import SetRecord, Store
 
@@ -62,17 +63,8 @@ def exercise_targets(exercise_id: str) -> tuple[int, float]:
     return exercise.reps_per_set, exercise.hold_target_s
 
 
-@dataclass(frozen=True)
-class Samples:
-    """A batch of samples in the bridge's shape, for sources that are not the bridge."""
-
-    t_s: np.ndarray
-    accel_g: np.ndarray
-    gyro_dps: np.ndarray
-    lost_samples: int = 0
-
-    def __len__(self) -> int:
-        return len(self.t_s)
+#: Every source hands out batches in the bridge's shape; replay and demo use the same record.
+Samples = SampleBatch
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from signal_processing import Hold
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sets (
     id INTEGER PRIMARY KEY,
@@ -51,18 +53,8 @@ CREATE TABLE IF NOT EXISTS holds (
 """
 
 
-@dataclass(frozen=True)
-class HoldRecord:
-    start_s: float
-    end_s: float
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
-
-    def as_dict(self) -> dict:
-        return {"start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3),
-                "duration_s": round(self.duration_s, 2)}
+#: A stored hold is the engine's hold: the same span, the same JSON.
+HoldRecord = Hold
 
 
 @dataclass(frozen=True)
