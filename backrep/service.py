@@ -368,6 +368,9 @@ class Service:
         if status == "closed":
             for event in current.engine.finish():
                 self._record(event)
+        # The set's last state (its final count, every sample it took) goes out before it closes:
+        # the timed push may not have run since the last batch.
+        self._publish_state(force=True)
         self.store.close_set(current.id, self._wall_clock(), status=status)
         self._set = None
         record = self.store.get_set(current.id)
