@@ -6,7 +6,8 @@ oscillator is off by a percent or two) and where sample 0 sits; it never stamps 
 Linux scheduling jitter never reaches the data.
 
 Faults: a failed transfer is retried; after ``retries`` failures in a row the sensor is
-``lost`` and the chip is re-initialised with back-off (``reconnecting``) until it answers.
+``lost`` and the chip is re-initialised with back-off until it answers (``reconnecting``
+during each attempt, ``lost`` again while waiting for the next).
 Samples the chip made while nobody could read them are counted as lost and appear as a gap in
 ``t_s``: the index of the first sample after a restart comes from the host time of the restart,
 so nothing is invented and nothing repeats.
@@ -203,7 +204,10 @@ class SensorStream:
     def _schedule_retry(self, why: str) -> None:
         now = self.clock.monotonic()
         self._next_attempt_h = now + self._backoff_s
-        self._set(message=f"{why}; next try in {self._backoff_s:.2f} s")
+        # between attempts the sensor is "lost" again: "reconnecting" lasts only as long as an
+        # attempt, so a sensor that stays away is shown as lost, not as about to come back
+        state = "lost" if self._status.state == "reconnecting" else self._status.state
+        self._set(state=state, message=f"{why}; next try in {self._backoff_s:.2f} s")
         self._backoff_s = min(self.settings.backoff_max_s, self._backoff_s * 2)
 
     # --- the loop -----------------------------------------------------------------------------
