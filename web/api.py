@@ -8,6 +8,7 @@ from datetime import date, datetime, time as dtime, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wsgi import ClosingIterator
 
 from web.openapi import OPENAPI
 from web.sse import format_sse
@@ -187,5 +188,7 @@ def events():
         finally:
             live.unsubscribe(listener)
 
-    return Response(stream(), mimetype="text/event-stream",
+    # A stream closed before its first chunk (a HEAD, a client gone at once) never runs the
+    # generator's ``finally``: unsubscribe on close too, or the slot stays taken.
+    return Response(ClosingIterator(stream(), lambda: live.unsubscribe(listener)), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
