@@ -60,6 +60,10 @@ class CounterSettings:
     settled_floor_deg: float = 1.0
     #: Still at the bottom this long between reps is a long rest.
     long_rest_s: float = 2.0
+    #: Settled this long between reps: that level is the resting pose...
+    rest_settle_s: float = 1.0
+    #: ...and a rep must go this fraction of the rep threshold beyond it, the exercise's way.
+    beyond_rest_fraction: float = 0.75
     #: A pause shorter than this at the far end is not a hold.
     min_hold_s: float = 1.0
     #: A hold has ended once the thigh is this fraction of the excursion on its way back.
@@ -127,6 +131,7 @@ class RepCounter:
         self.t_s = 0.0
         self.angle_deg = 0.0
         self._started = False
+        self.rest_deg = 0.0
         self._threshold_key: tuple | None = None
         self._threshold_deg = 0.0
         self._still_since_s: float | None = None
@@ -186,6 +191,7 @@ class RepCounter:
         if not self._started:
             self._started = True
             self._low_reset(t_s, angle_deg)
+            self.rest_deg = angle_deg      # the reference pose is the first resting pose
         # Spread of the angle over the still window, from running min and max queues.
         lows, highs = self._window_lows, self._window_highs
         while lows and lows[-1][1] >= angle_deg:
@@ -218,6 +224,9 @@ class RepCounter:
             self._still_since_s = None
         elif self._still_since_s is None:
             self._still_since_s = t_s - s.still_window_s
+        if (self.phase == self.LOW and self._still_since_s is not None
+                and t_s - self._still_since_s >= s.rest_settle_s):
+            self.rest_deg = (highs[0][1] + lows[0][1]) / 2   # settled between reps: the rest
         events: list[Event] = []
         if not self.in_start_pose and settled and self._in_documented_start_pose(angle_deg):
             if t_s - self._still_since_s >= s.start_pose_settle_s:
@@ -227,12 +236,14 @@ class RepCounter:
                 self.in_start_pose = True
                 self.polarity = self.exercise.direction
                 self._low_reset(t_s, angle_deg)
+                self.rest_deg = angle_deg
                 return events
         if self.phase == self.LOW:
             return events + self._step_low(t_s, angle_deg)
         return events + self._step_high(t_s, angle_deg, speed_dps, settled)
 
     def _step_low(self, t_s: float, angle_deg: float) -> list[Event]:
+        s = self.settings
         threshold = self.rep_threshold_deg
         self.low_min_deg = min(self.low_min_deg, angle_deg)
         self.low_max_deg = max(self.low_max_deg, angle_deg)
@@ -261,6 +272,10 @@ class RepCounter:
         else:
             direction = self.polarity
             if (rise_up if direction > 0 else rise_down) < threshold:
+                return []
+            if (angle_deg - self.rest_deg) * direction < s.beyond_rest_fraction * threshold:
+                # Back up from below the resting pose (the other leg rocking this thigh the other
+                # way, a shift and back): not out from the rest, not a rep.
                 return []
         self._last_peak_deg = None   # the last rep's fall is known now
         valley_deg = self.low_min_deg if direction > 0 else self.low_max_deg
@@ -342,6 +357,7 @@ class RepCounter:
             if self.hold_active:
                 events.append(Event("hold_cancelled", t_s - self.delay_s))
             self._low_reset(t_s, angle_deg)
+            self.rest_deg = angle_deg
         return events
 
     def _retract_abandoned_first_reps(self, t_s: float) -> list[Event]:

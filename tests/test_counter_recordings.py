@@ -2,8 +2,8 @@
 
 Simulated recordings: the exact rep count, and every hold within a second of its label.
 Real recordings (UCI Physical Therapy Exercises, Yurtman & Barshan, CC BY 4.0; motions outside
-the programme, counted as `generic`): exact on all but three of the 24 sets of ten, and at most
-five reps out over all 240. The three are named in docs/counter.md with why.
+the programme, counted as `generic`): exact on all but two of the 24 sets of ten, and at most
+four reps out over all 240. The two are named in docs/counter.md with why.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ RECORDINGS = labelled_recordings()
 SIMULATED = [p for p in RECORDINGS if p.parent != REAL_DIR]
 REAL = [p for p in RECORDINGS if p.parent == REAL_DIR]
 #: Real sets allowed to be miscounted, and reps out over all 240 (see docs/counter.md).
-REAL_MISSES_ALLOWED = 3
-REAL_REPS_OUT_ALLOWED = 5
+REAL_MISSES_ALLOWED = 2
+REAL_REPS_OUT_ALLOWED = 4
 
 
 @pytest.mark.parametrize("path", SIMULATED, ids=[p.name for p in SIMULATED])
