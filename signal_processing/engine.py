@@ -87,6 +87,12 @@ class Engine:
             raise ValueError("t_s, accel_g and gyro_dps must have the same number of samples")
         if len(t_s) == 0:
             return []
+        finite = np.isfinite(t_s) & np.isfinite(accel_g).all(axis=1) & np.isfinite(gyro_dps).all(axis=1)
+        if not finite.all():
+            # A sample with a NaN or infinity in it is no measurement: it is lost, not used.
+            t_s, accel_g, gyro_dps = t_s[finite], accel_g[finite], gyro_dps[finite]
+            if len(t_s) == 0:
+                return []
         # Drop samples that do not move time forward (a live source's duplicate, never data).
         last = -math.inf if self._last_t_s is None else self._last_t_s
         dt = np.diff(t_s, prepend=last)

@@ -192,3 +192,17 @@ def test_a_slip_in_the_hip_flexor_start_pose_changes_nothing(seed, slip_deg):
     engine, _ = run("hip_flexor", t_s, accel_g, gyro_dps)
     assert engine.state.reps == 2
     assert [round(h.duration_s) for h in engine.state.holds] == [20, 20]
+
+
+def test_samples_with_nan_or_going_back_in_time_are_dropped_not_used():
+    plan = [(3.0, 1.5, 40.0), (5.0, 1.5, 0.0), (9.0, 1.5, 40.0), (11.0, 1.5, 0.0)]
+    t_s = np.arange(0, 15, 0.01)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s)
+    accel_g[700] = np.nan
+    gyro_dps[900, 1] = np.inf
+    engine = Engine(get_exercise("heel_slide"))
+    for i in range(0, len(t_s), 100):
+        engine.update(t_s[i:i + 100], accel_g[i:i + 100], gyro_dps[i:i + 100])
+        engine.update(t_s[i:i + 5], accel_g[i:i + 5], gyro_dps[i:i + 5])     # a repeated read
+    assert engine.state.reps == 2
+    assert math.isfinite(engine.state.angle_deg)
