@@ -84,4 +84,5 @@ def get_exercise(exercise_id: str) -> Exercise:
         return CATALOGUE[exercise_id]
     except KeyError:
         known = ", ".join(EXERCISE_IDS)
-        raise ValueError(f"unknown exercise {exercise_id!r} (known: {known})") from None
+        shown = exercise_id if len(str(exercise_id)) <= 60 else f"{str(exercise_id)[:60]}..."  # one readable line
+        raise ValueError(f"unknown exercise {shown!r} (known: {known})") from None
