@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -226,6 +227,7 @@ class _OpenSet:
     hold_target_s: float
     started_unix_s: float
     engine: object
+    unsaved: bool = False     # a write for this set failed: the history has less than the count
 
 
 class Service:
@@ -251,6 +253,8 @@ class Service:
         self._last_state_mono = 0.0
         self._last_sensor_state = None
         self._batch_mono_s: float | None = None
+        #: Whether the history is being saved; the count carries on either way.
+        self._history = {"saving": True, "error": None}
         #: Loop iterations completed: the systemd watchdog is fed only while this grows.
         self.progress = 0
         self.error: BaseException | None = None
@@ -352,9 +356,10 @@ class Service:
         target_reps, hold_target_s = self._targets(exercise)
         engine = self._engine_factory(exercise)
         now = self._wall_clock()
-        set_id = self.store.start_set(exercise=exercise, leg=leg, target_reps=target_reps,
-                                      hold_target_s=hold_target_s, source=self.mode, at_unix_s=now)
-        self._set = _OpenSet(set_id, exercise, leg, target_reps, hold_target_s, now, engine)
+        set_id = self._save(self.store.start_set, exercise=exercise, leg=leg, target_reps=target_reps,
+                            hold_target_s=hold_target_s, source=self.mode, at_unix_s=now)
+        self._set = _OpenSet(set_id, exercise, leg, target_reps, hold_target_s, now, engine,
+                             unsaved=set_id is None)
         info = self._set_info()
         log.info("set %d started: %s, %s leg", set_id, exercise, leg)
         self.hub.publish("set_started", info)
@@ -371,10 +376,18 @@ class Service:
         # The set's last state (its final count, every sample it took) goes out before it closes:
         # the timed push may not have run since the last batch.
         self._publish_state(force=True)
-        self.store.close_set(current.id, self._wall_clock(), status=status)
+        record = None
+        if current.id is not None:
+            self._save(self.store.close_set, current.id, self._wall_clock(), status=status)
+            try:
+                record = self.store.get_set(current.id)
+            except sqlite3.Error as exc:
+                log.error("cannot read set %s back from the history: %s", current.id, exc)
         self._set = None
-        record = self.store.get_set(current.id)
-        summary = _summary(record) if record is not None else {"id": current.id}
+        summary = _summary(record) if record is not None else {"id": current.id, "status": status}
+        if current.unsaved or record is None:
+            # the history missed some of it: the summary shows what was counted
+            summary.update(_engine_summary(current))
         self._last_set = summary
         log.info("set %d stopped: %s reps", current.id, summary.get("reps"))
         self.hub.publish("set_ended", summary)
@@ -396,16 +409,39 @@ class Service:
         """Commit a counted rep or a finished hold before anyone is told about it."""
         current = self._set
         now = self._wall_clock()
-        if event.kind == "rep_counted":
-            self.store.add_rep(current.id, event.rep, event.t_s, now)
+        saved = True
+        if current.id is None:
+            pass    # the set itself could not be saved: nothing of it can be
+        elif event.kind == "rep_counted":
+            saved = self._save(self.store.add_rep, current.id, event.rep, event.t_s, now) is not False
         elif event.kind == "rep_retracted":
-            self.store.retract_first_rep(current.id)
+            saved = self._save(self.store.retract_first_rep, current.id) is not False
         elif event.kind == "hold_ended" and event.hold is not None:
-            self.store.add_hold(current.id, event.hold.start_s, event.hold.end_s, now)
+            saved = self._save(self.store.add_hold, current.id, event.hold.start_s, event.hold.end_s, now) is not False
+        if not saved:
+            current.unsaved = True
         payload = event.as_dict()
         payload["set_id"] = current.id
         payload["mono_s"] = self._batch_mono_s
         self.hub.publish("engine", payload)
+
+    def _save(self, write: Callable, *args, **kwargs):
+        """One write to the history. A full or read-only disk must not stop the count: the
+        failure is logged once, shown in the state (``history``), and the next write tries
+        again. Returns the write's result, or False when it failed."""
+        try:
+            result = write(*args, **kwargs)
+        except sqlite3.Error as exc:
+            if self._history["saving"]:
+                log.error("history is not being saved (%s); the count carries on", exc)
+            self._history = {"saving": False, "error": f"history is not being saved: {exc}"}
+            self._publish_state(force=True)
+            return None if write is self.store.start_set else False
+        if not self._history["saving"]:
+            log.info("history is being saved again")
+            self._history = {"saving": True, "error": None}
+            self._publish_state(force=True)
+        return result
 
     # -- state ------------------------------------------------------------------------------
     def _set_info(self) -> dict | None:
@@ -446,7 +482,17 @@ class Service:
         state["sensor"] = sensor if sensor is not None else self._sensor_status()
         state["mode"] = self.mode
         state["mono_s"] = self._batch_mono_s
+        state["history"] = dict(self._history)
         return state
+
+
+def _engine_summary(current: _OpenSet) -> dict:
+    """What the engine counted in a set, in the summary's keys, and that the history lacks some."""
+    state = current.engine.state.as_dict()
+    holds = list(state.get("holds") or [])
+    return {"exercise": current.exercise, "leg": current.leg, "reps": state.get("reps", 0), "holds": holds,
+            "hold_durations_s": [h.get("duration_s") for h in holds if isinstance(h, dict)],
+            "saved": False}
 
 
 def _summary(record: SetRecord) -> dict:
