@@ -434,7 +434,7 @@ class Service:
         except sqlite3.Error as exc:
             if self._history["saving"]:
                 log.error("history is not being saved (%s); the count carries on", exc)
-            self._history = {"saving": False, "error": f"history is not being saved: {exc}"}
+            self._history = {"saving": False, "error": str(exc)}
             self._publish_state(force=True)
             return None if write is self.store.start_set else False
         if not self._history["saving"]:

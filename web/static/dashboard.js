@@ -112,6 +112,10 @@
     $("live").hidden = !active;
     $("programme").hidden = active;
     renderSummary(active ? null : state.last_set);
+    const history = state.history || {};
+    $("history-warning").hidden = history.saving !== false;
+    text("history-warning", history.saving === false
+      ? `History is not being saved right now${history.error ? ` (${history.error})` : ""}. Counting carries on.` : "");
     if (!active) { last = state; trace.length = 0; return; }
 
     text("live-exercise", nameOf(state.exercise));
