@@ -196,6 +196,9 @@ class EmulatedChip:
             when, _ = self._events.pop(0)
             self._produce_until(when)
             self.power_on()
+            # asleep, but its output registers still hold the last conversion: anyone polling
+            # them reads plausible, constant data and no error from the bus
+            self._set_data_registers(self.last_raw)
         self._produce_until(now)
 
     def _produce_until(self, until_s: float) -> None:
