@@ -191,6 +191,11 @@ class SensorSource:
 
     def __init__(self, stream) -> None:
         self._stream = stream
+        # States the stream passed through inside one read (a brown-out noticed and mended
+        # before the read returned): the service publishes each, so none goes unseen.
+        self._changes: list = []
+        if hasattr(stream, "add_listener"):
+            stream.add_listener(self._changes.append)
 
     @classmethod
     def open(cls, bus: int, address: int | None, rate_hz: float, calibration_dir: Path | None = None) -> "SensorSource":
@@ -201,6 +206,12 @@ class SensorSource:
 
     def read(self, timeout_s: float = 1.0):
         return self._stream.read(timeout_s=timeout_s)
+
+    def status_changes(self) -> list[dict]:
+        """Every status the stream moved to since the last call, oldest first."""
+        changes = list(self._changes)
+        del self._changes[:len(changes)]
+        return [c.as_dict() if hasattr(c, "as_dict") else dict(c) for c in changes]
 
     @property
     def status(self) -> dict:
@@ -313,6 +324,7 @@ class Service:
             while not self._stop.is_set():
                 self._do_commands()
                 item = self.source.read(timeout_s=self._read_timeout_s)
+                self._publish_passing_states()
                 if isinstance(item, SetCue):
                     if item.exercise is None:
                         self._close_set()
@@ -460,6 +472,17 @@ class Service:
         self._last_sensor_state = sensor.get("state")
         self._last_state_mono = now
         self.hub.set_state(self.snapshot(sensor))
+
+    def _publish_passing_states(self) -> None:
+        """Publish the sensor states the source went through during the read and has left
+        already; the state it is in now goes out as usual."""
+        changes = getattr(self.source, "status_changes", None)
+        if changes is None:
+            return
+        for status in changes()[:-1]:
+            self._last_sensor_state = status.get("state")
+            self._last_state_mono = time.monotonic()
+            self.hub.set_state(self.snapshot(status))
 
     def _sensor_status(self) -> dict:
         try:
