@@ -193,7 +193,10 @@ def test_an_unplugged_sensor_shows_lost_within_a_second_keeps_the_count_and_resu
 
 @pytest.mark.parametrize("name", ["heel_slide-01-typical", "knee_to_chest-01-typical"])
 def test_bus_errors_at_one_read_in_a_hundred_leave_the_count_exact(store, name):
-    played = Played(library(name), store, Faults(error_rate=0.01, seed=5)).run()
+    played = Played(library(name), store, Faults(error_rate=0.01, seed=5))
+    counting = CountingBus.under(played.stream)
+    played.run()
+    assert 0.005 < counting.errors / counting.calls < 0.02       # about one transfer in a hundred failed
     assert played.summary["reps"] == played.labels.reps
     assert len(played.summary["holds"]) == len(played.labels.holds_s)
     assert played.stream.status.lost_samples_total == 0
@@ -238,11 +241,19 @@ def test_a_fifo_overflow_leaves_a_gap_invents_nothing_and_keeps_the_count(store)
 # -- a brown-out that puts the chip back to sleep ----------------------------------------------
 
 class CountingBus:
-    """Counts the exceptions a bus raises to the driver."""
+    """Counts the transfers a bus carries for the driver and the errors it raises."""
 
     def __init__(self, bus) -> None:
         self._bus = bus
+        self.calls = 0
         self.errors = 0
+
+    @classmethod
+    def under(cls, stream) -> "CountingBus":
+        """Put one between ``stream``'s shared bus and the emulated bus beneath it."""
+        counting = cls(stream.bus.bus)
+        stream.bus.bus = counting
+        return counting
 
     def __getattr__(self, name):
         attr = getattr(self._bus, name)
@@ -250,6 +261,7 @@ class CountingBus:
             return attr
 
         def call(*args, **kwargs):
+            self.calls += 1
             try:
                 return attr(*args, **kwargs)
             except OSError:
@@ -283,11 +295,10 @@ def test_a_brownout_mid_set_is_noticed_the_chip_reinitialised_and_the_count_kept
     brownout_s = labels.rep_spans[5][1] + 0.5
     assert in_rest(labels, brownout_s, 1.0)
     played = Played(path, store, Faults(brownouts=[brownout_s]))
-    counting = CountingBus(played.bus)
-    played.stream.bus._bus = counting
+    counting = CountingBus.under(played.stream)
     played.run()
 
-    assert counting.errors == 0                       # the bus never complained
+    assert counting.calls > 1000 and counting.errors == 0     # the bus never complained
     assert played.chip.regs[M.PWR_MGMT_1] == M.PWR_MGMT_1_CLKSEL_PLL_XGYRO     # awake again
     # reading, then reconnecting (or lost) while the chip is set up again, then reading
     before = [s for t, s, _ in played.hub.timeline if t < brownout_s]
