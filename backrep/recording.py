@@ -273,9 +273,23 @@ def _read_head(path: str) -> _Head:
             return _Head(metadata, n_columns, f.tell(), line_no + 1)
 
 
-def _read_block(path: str, f, rows: int, first_line: int) -> list[bytes]:
-    """Up to ``rows`` raw lines; blank lines that end the file are dropped, others kept for checking."""
+def _read_block(path: str, f, rows: int, first_line: int) -> tuple[list[bytes], InputFileError | None]:
+    """Up to ``rows`` raw lines; blank lines that end the file are dropped, others kept for checking.
+
+    A line that cannot be read (too long to be a row) after some that could is handed back as
+    the refusal to raise once those lines are checked: the first fault in the file is the one
+    reported, whatever the block size.
+    """
     lines: list[bytes] = []
+    try:
+        return _read_lines(path, f, rows, first_line, lines), None
+    except InputFileError as refusal:
+        if not lines:
+            raise
+        return lines, refusal
+
+
+def _read_lines(path: str, f, rows: int, first_line: int, lines: list[bytes]) -> list[bytes]:
     for _ in range(rows):
         raw = _read_raw_line(path, f, first_line + len(lines))
         if not raw:
@@ -375,18 +389,41 @@ def _check_time(path: str, t_s: np.ndarray, first_line: int, previous_t_s: float
     raise InputFileError(path, f"t_s goes backwards: {now!r} after {before!r}", first_line + i)
 
 
+def _checked_values(path: str, lines: list[bytes], first_line: int, n_columns: int,
+                    previous_t_s: float | None) -> np.ndarray:
+    """A block's values with its times checked; of several faults, the first in the file is raised.
+
+    The block is checked kind by kind (NUL bytes, UTF-8, each row, finite, time), so a refusal
+    may name a later line than a fault of another kind before it: the rows before the refused
+    one are checked again on their own, and an earlier fault wins. At most one level per kind.
+    """
+    try:
+        values = _block_values(path, lines, first_line, n_columns)
+    except InputFileError as refusal:
+        before = (refusal.line or first_line) - first_line
+        if 0 < before < len(lines):
+            _checked_values(path, lines[:before], first_line, n_columns, previous_t_s)
+        raise
+    _check_time(path, values[:, 0], first_line, previous_t_s)
+    return values
+
+
 def _chunks(path: str, head: _Head, rows: int) -> Iterator[Chunk]:
     with _open_for_reading(path) as f:
         f.seek(head.data_offset)
         line_no = head.first_data_line
         previous_t_s: float | None = None
-        while lines := _read_block(path, f, rows, line_no):
-            values = _block_values(path, lines, line_no, head.n_columns)
+        while True:
+            lines, refusal = _read_block(path, f, rows, line_no)
+            if not lines:
+                break
+            values = _checked_values(path, lines, line_no, head.n_columns, previous_t_s)
             t_s = np.ascontiguousarray(values[:, 0])
-            _check_time(path, t_s, line_no, previous_t_s)
             previous_t_s = float(t_s[-1])
             yield Chunk(t_s, np.ascontiguousarray(values[:, 1:4]), np.ascontiguousarray(values[:, 4:7]), line_no)
             line_no += len(lines)
+            if refusal is not None:
+                raise refusal
         if previous_t_s is None:
             raise InputFileError(path, "no samples after the header row", head.first_data_line - 1)
 
