@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--speed", type=_positive_float, default=1.0)
     serve.add_argument("--data-dir", default=None)
     serve.add_argument("--config", default=None)
+
+    pin = sub.add_parser("pin", help="print the PIN that pairs a tablet with the service")
+    pin.add_argument("--data-dir", default=None)
+    pin.add_argument("--config", default=None)
     return parser
 
 
@@ -96,6 +100,7 @@ _COMMAND_MODULES = {
     "record": "backrep.record",
     "doctor": "backrep.doctor",
     "serve": "backrep.serve",
+    "pin": "backrep.pin",
 }
 
 

@@ -8,6 +8,7 @@ Example ``config.toml``::
     data_dir = "/var/lib/backrep"
     [server]
     port = 8000
+    require_token_for_reading = true
     [sensor]
     address = 0x69
 """
@@ -23,8 +24,13 @@ from backrep.errors import InputFileError
 
 @dataclass(frozen=True)
 class ServerConfig:
+    #: The address to listen on: 0.0.0.0 (every interface) so the tablet on the home Wi-Fi can
+    #: reach it; 127.0.0.1 keeps it to this machine.
     host: str = "0.0.0.0"
     port: int = 8080
+    #: Pages, live counts and history need a paired token too (by default they are readable on
+    #: the LAN; starting or stopping a set and exporting always need one).
+    require_token_for_reading: bool = False
     #: Live streams (tablets, browser tabs) served at once; one more gets 503 and retries.
     max_streams: int = 6
     #: Worker threads beyond the streams, for page loads and API calls while streams are open.
@@ -101,9 +107,12 @@ def _merge(obj, table: dict, path: str, where: str):
         kind = known[key].type
         if "float" in kind and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        expected = {"int": int, "float": float, "str": str}
-        ok = value is None and "None" in kind or any(
-            t in kind and isinstance(value, expected[t]) and not isinstance(value, bool) for t in expected)
+        if kind == "bool":
+            ok = isinstance(value, bool)
+        else:
+            expected = {"int": int, "float": float, "str": str}
+            ok = value is None and "None" in kind or any(
+                t in kind and isinstance(value, expected[t]) and not isinstance(value, bool) for t in expected)
         if not ok:
             raise InputFileError(where, f"{name} must be {kind}, not {value!r}")
         changes[key] = value
