@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import os
 import signal
 import socket
 import sqlite3
@@ -113,6 +114,29 @@ def _lan_address() -> str | None:
         return None
 
 
+def show_pin(pin: str, url: str, reading_needs_token: bool, console: str | None = "/dev/console",
+             environ: dict[str, str] | None = None) -> None:
+    """The pairing PIN in the log (journald, or the terminal) and, under systemd, on the console.
+
+    The console write is best effort: only when systemd started us (from a terminal, the log is
+    already on screen) and the console can be written; anything else is silently skipped.
+    """
+    who = "to see or change anything" if reading_needs_token else "to start and stop sets"
+    line = f"pairing PIN: {pin} (a tablet pairs once with it {who}; `backrep pin` shows it again)"
+    log.info("%s", line)
+    env = os.environ if environ is None else environ
+    if console is None or not env.get("INVOCATION_ID") or not os.access(console, os.W_OK):
+        return
+    try:
+        fd = os.open(console, os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK | os.O_APPEND)
+        try:
+            os.write(fd, f"\r\nbackrep: {url} {line}\r\n".encode())
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
 def run(args) -> int:
     config = _apply_overrides(load_config(args.config, required=args.config is not None), args)
     logging.config.dictConfig(logging_config(config.log_level))
@@ -135,16 +159,28 @@ def run(args) -> int:
                   max_listeners=server_config.max_streams)
     service = Service(source, hub, store, state_interval_s=server_config.state_interval_s)
 
-    from web import create_app
+    from backrep.pin import TokenFile, load_or_create_pin
+    from web import MAX_BODY_BYTES, create_app
+    from web.access import Access
 
+    try:
+        pin = load_or_create_pin(data_dir)
+    except OSError as exc:
+        source.close()
+        store.close()
+        raise InputFileError(str(data_dir), f"cannot keep the pairing PIN there: {exc}") from None
+    access = Access(pin, TokenFile(data_dir), require_token_for_reading=server_config.require_token_for_reading)
     app = create_app({"HEARTBEAT_S": server_config.heartbeat_s}, live=hub, store=store, controller=service,
-                     programme=programme())
+                     programme=programme(), access=access)
     import waitress
 
     try:
+        # waitress refuses bodies far over the app's limit from their Content-Length, before
+        # reading them; the app answers the rest with a JSON 413.
         server = waitress.create_server(app, host=server_config.host, port=server_config.port,
                                         threads=server_config.threads, ident="backrep",
-                                        channel_timeout=max(30, 4 * server_config.heartbeat_s))
+                                        channel_timeout=max(30, 4 * server_config.heartbeat_s),
+                                        max_request_body_size=4 * MAX_BODY_BYTES)
     except OSError as exc:
         source.close()
         raise UsageError(f"cannot listen on {server_config.host}:{server_config.port}: "
@@ -169,6 +205,7 @@ def run(args) -> int:
         shown_host = _lan_address() or "localhost"
     log.info("dashboard: open http://%s:%s/ on the tablet (%s, history in %s, %d web threads)",
              shown_host, port, service.mode, data_dir, server_config.threads)
+    show_pin(pin, f"http://{shown_host}:{port}/", server_config.require_token_for_reading)
     notifier.notify("READY=1", f"STATUS=serving on port {port} ({service.mode})")
 
     watchdog_s = watchdog_interval_s()

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.browser
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TABLET = {"width": 1280, "height": 800}
+PIN = "314159"
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +124,8 @@ def manual_server(tmp_path):
     hub = LiveHub()
     source = StillSource()
     service = Service(source, hub, store)
-    app = create_app({"HEARTBEAT_S": 1.0}, live=hub, store=store, controller=service, programme=programme())
+    app = create_app({"HEARTBEAT_S": 1.0, "PAIRING_PIN": PIN}, live=hub, store=store, controller=service,
+                     programme=programme())
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
     service.start()
     thread = threading.Thread(target=server.run, daemon=True)
@@ -147,7 +149,18 @@ def test_choose_start_reference_pose_go_stop_and_summary(browser, manual_server,
     page.locator(".exercise", has_text="Heel slide").click()
     page.locator(".leg[data-leg='left']").click()
     page.screenshot(path=str(shots / "programme.png"))
+    # Not paired yet: starting a set asks for the PIN, then starts it.
     page.locator("#start").click()
+    expect(page.locator("#pairing")).to_be_visible()
+    expect(page.locator("#pair-pin")).to_be_focused()
+    page.locator("#pair-pin").fill("271828")
+    page.locator("#pair-submit").click()
+    expect(page.locator("#pair-error")).to_contain_text("wrong PIN")
+    expect(page.locator("#live")).to_be_hidden()
+    page.screenshot(path=str(shots / "pairing.png"))
+    page.locator("#pair-pin").fill(PIN)
+    page.locator("#pair-submit").click()
+    expect(page.locator("#pairing")).to_be_hidden()
     expect(page.locator("#live-exercise")).to_have_text("Heel slide")
     expect(page.locator("#live-leg")).to_have_text("Left")
     expect(page.locator("#reference .instruction")).to_have_text("Lie flat, legs straight, keep still")
@@ -169,7 +182,16 @@ def test_choose_start_reference_pose_go_stop_and_summary(browser, manual_server,
     expect(page.locator("#programme")).to_be_visible()
     (record,) = store.sets()
     assert (record.exercise, record.leg, record.status) == ("heel_slide", "left", "closed")
-    assert errors == []
+    # The tablet stays paired: the export on the history page downloads without asking again.
+    page.goto(base + "/history")
+    with page.expect_download() as download:
+        page.locator("#export button[type='submit']").click()
+    assert download.value.suggested_filename.startswith("backrep-")
+    assert "heel_slide" in Path(download.value.path()).read_text()
+    expect(page.locator("#pairing")).to_be_hidden()
+    # The browser logs the refused first start (401) and the wrong PIN (403); nothing else went wrong.
+    expected = ("status of 401 (UNAUTHORIZED)", "status of 403 (FORBIDDEN)")
+    assert [e for e in errors if not e.startswith("Failed to load resource") or not e.endswith(expected)] == []
 
 
 def test_dark_theme_toggle_is_remembered(browser, manual_server):
@@ -182,3 +204,36 @@ def test_dark_theme_toggle_is_remembered(browser, manual_server):
     dark = page.evaluate(background)
     page.reload()
     assert light != dark and page.evaluate(background) == dark
+
+
+def test_a_private_dashboard_asks_for_the_pin_then_shows_the_live_view(browser, tmp_path):
+    """``require_token_for_reading``: the page itself is locked until the tablet pairs."""
+    import waitress
+
+    store = Store.in_dir(tmp_path)
+    hub = LiveHub()
+    hub.set_state({"exercise": None, "phase": "idle", "reps": 0, "holds": [], "set": None, "last_set": None,
+                   "hold": {"active": False, "elapsed_s": 0.0, "target_s": 0.0},
+                   "sensor": {"state": "reading", "rate_hz": 100.0}, "mode": "sensor"})
+    app = create_app({"HEARTBEAT_S": 1.0, "PAIRING_PIN": PIN, "REQUIRE_TOKEN_FOR_READING": True}, live=hub,
+                     store=store, programme=programme())
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    try:
+        page = browser.new_page(viewport=TABLET)
+        page.goto(f"http://127.0.0.1:{server.effective_port}/")
+        expect(page.locator("#pairing")).to_be_visible()
+        expect(page.locator("#pair-cancel")).to_be_hidden()
+        expect(page.locator(".exercise")).to_have_count(0)
+        page.locator("#pair-pin").fill(PIN)
+        page.locator("#pair-submit").click()
+        # Reloaded with the cookie: the page, its data and its one EventSource are let in.
+        expect(page.locator(".exercise")).to_have_count(4)
+        expect(page.locator("#pairing")).to_be_hidden()
+        expect(page.locator("#sensor-state")).to_have_text("reading")
+        expect(page.locator("#sensor-rate")).to_have_text("100 Hz")
+    finally:
+        hub.close_all()
+        server.task_dispatcher.shutdown(timeout=1)
+        server.close()
+        store.close()

@@ -1,4 +1,4 @@
-"""Every route through Flask's test client, with a real hub and store and a fake controller."""
+"""Every route through Flask's test client, with a real hub and store and a fake controller, as a paired tablet."""
 from __future__ import annotations
 
 import csv
@@ -47,7 +47,11 @@ def parts(tmp_path):
 
 @pytest.fixture
 def client(parts):
-    return parts[0].test_client()
+    """A paired tablet: every request carries a valid token (tests/test_web_access.py covers refusals)."""
+    client = parts[0].test_client()
+    token = parts[0].extensions["backrep"]["access"].issue_token()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
 
 
 def _at(days_ago: int, hour: int = 10) -> float:

@@ -4,12 +4,14 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 from datetime import date, datetime, time as dtime, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wsgi import ClosingIterator
 
+from web.access import TOKEN_COOKIE, PairingLocked, WrongPin
 from web.openapi import OPENAPI
 from web.sse import format_sse
 
@@ -19,6 +21,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 #: SQLite integers are 64-bit: a larger ``limit`` is refused rather than passed to it.
 _MAX_LIMIT = 2**63 - 1
+_PIN = re.compile(r"[0-9]{6}")
 
 
 def _ext(name: str):
@@ -65,11 +68,60 @@ def openapi():
     return jsonify(OPENAPI)
 
 
+def _json_object() -> dict | None:
+    """The request's JSON body if it is an object; None for no JSON, bad JSON or any other value."""
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested thousands deep: the parser gives up, and so do we
+        return None
+    return body if isinstance(body, dict) else None
+
+
+@bp.post("/pair")
+def pair():
+    """The PIN for a token: the tablet pairs once, then sends the token with every change."""
+    body = _json_object()
+    pin = body.get("pin") if body is not None else None
+    if not isinstance(pin, str) or not _PIN.fullmatch(pin.strip()):
+        return _error(400, 'send JSON {"pin": "123456"}: the six digits of the PIN, as a string')
+    access = _ext("access")
+    try:
+        token = access.pair(pin.strip())
+    except PairingLocked as exc:
+        response = _error(429, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+    except WrongPin as exc:
+        return _error(403, str(exc))
+    except OSError as exc:  # the data directory is full or read-only
+        log.error("cannot keep a new pairing: %s", exc)
+        return _error(503, f"cannot save the pairing now: {exc.strerror or exc}")
+    response = jsonify({"token": token, "token_type": "Bearer"})
+    response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"
+    # For page loads and the event stream when reading needs a token; never accepted for a change.
+    response.set_cookie(TOKEN_COOKIE, token, max_age=10 * 365 * 24 * 3600, httponly=True, samesite="Strict")
+    return response
+
+
+@bp.delete("/tokens")
+def revoke_tokens():
+    """Unpair every tablet, this one too; each must pair again with the PIN."""
+    try:
+        revoked = _ext("access").revoke_all()
+    except OSError as exc:
+        log.error("cannot revoke the paired tokens: %s", exc)
+        return _error(503, f"cannot revoke now: {exc.strerror or exc}")
+    response = jsonify({"revoked": revoked})
+    response.delete_cookie(TOKEN_COOKIE)
+    return response
+
+
 @bp.post("/sets")
 def start_set():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _error(400, "send JSON: {\"exercise\": ID, \"leg\": \"left\"|\"right\"}")
+    body = _json_object()
+    if body is None:
+        return _error(400, "send JSON, an object: {\"exercise\": ID, \"leg\": \"left\"|\"right\"}")
     exercise, leg = body.get("exercise"), body.get("leg")
     if not isinstance(exercise, str) or not isinstance(leg, str):
         return _error(400, "exercise and leg are both required strings")
@@ -103,6 +155,16 @@ def _day(name: str, default: date | None) -> date | None:
         raise ValueError(f"{name} must be a date like 2026-01-31, not {text!r}") from None
 
 
+def _integer(name: str, default: int | None) -> int | None:
+    """A whole-number query parameter; anything else is refused, never quietly replaced by the default."""
+    text = request.args.get(name)
+    if text is None or text == "":
+        return default
+    if not re.fullmatch(r"[+-]?[0-9]{1,30}", text.strip()):
+        raise ValueError(f"{name} must be a whole number, not {text[:40]!r}")
+    return int(text)
+
+
 def _local_midnight_unix_s(day: date) -> float:
     return datetime.combine(day, dtime()).astimezone().timestamp()
 
@@ -123,7 +185,7 @@ def _range() -> tuple[float | None, float | None]:
 def sessions():
     try:
         from_unix_s, to_unix_s = _range()
-        limit = request.args.get("limit", type=int)
+        limit = _integer("limit", None)
     except ValueError as exc:
         return _error(400, str(exc))
     if limit is not None and not 1 <= limit <= _MAX_LIMIT:
@@ -134,7 +196,10 @@ def sessions():
 
 @bp.get("/sessions/days")
 def days():
-    weeks = request.args.get("weeks", default=6, type=int)
+    try:
+        weeks = _integer("weeks", 6)
+    except ValueError:
+        weeks = None
     if weeks is None or not 1 <= weeks <= 104:
         return _error(400, "weeks must be 1..104")
     today = datetime.now().astimezone().date()

@@ -4,6 +4,16 @@ from __future__ import annotations
 _DATE = {"type": "string", "format": "date"}
 _ERROR = {"description": "Refused; `error` says why.",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+#: A state-changing route: a paired token, always (see web/access.py).
+_TOKEN = [{"bearer": []}]
+#: A reading route: open on the LAN, unless the service is configured to need a token for reading.
+_TOKEN_IF_CONFIGURED = [{}, {"bearer": []}, {"cookie": []}]
+_UNAUTHORIZED = {"description": "No valid token: pair first (`POST /api/pair`), then send "
+                                "`Authorization: Bearer <token>`. A `WWW-Authenticate: Bearer` header says so.",
+                 "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_TOO_LARGE = {"description": "The request body is over 16 KiB.",
+              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _HOLD = {"type": "object", "properties": {"start_s": {"type": "number"}, "end_s": {"type": "number"},
                                            "duration_s": {"type": "number"}}}
 _SET = {
@@ -67,18 +77,41 @@ OPENAPI: dict = {
                                         "last_event_id": {"type": "integer"}}}}}}}}},
         "/api/programme": {"get": {"summary": "The exercises, their doses, and the safety note.",
                                    "responses": {"200": {"description": "Programme."}}}},
+        "/api/pair": {"post": {
+            "summary": "Pair a tablet: the PIN the service shows at start-up (`backrep pin`) for a token to send as "
+                       "`Authorization: Bearer <token>`. The token is also set as an HttpOnly cookie, which only "
+                       "ever authorises reading. Five wrong PINs in a row lock pairing for a minute, longer each time.",
+            "security": [{}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["pin"],
+                "properties": {"pin": {"type": "string", "pattern": "^[0-9]{6}$"}}}}}},
+            "responses": {"201": {"description": "Paired.", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"token": {"type": "string"}, "token_type": {"const": "Bearer"}}}}}},
+                "400": _ERROR, "403": {**_ERROR, "description": "Wrong PIN; `error` says how many tries are left."},
+                "413": _TOO_LARGE,
+                "429": {**_ERROR, "description": "Too many wrong PINs: pairing is locked; `Retry-After` says for how long.",
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+                "503": _ERROR}}},
+        "/api/tokens": {"delete": {
+            "summary": "Revoke every paired token, this one too: every tablet pairs again.",
+            "security": _TOKEN,
+            "responses": {"200": {"description": "Revoked.", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"revoked": {"type": "integer"}}}}}},
+                "401": _UNAUTHORIZED, "503": _ERROR}}},
         "/api/sets": {"post": {
             "summary": "Start a set (closing any set still open).",
+            "security": _TOKEN,
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["exercise", "leg"],
                 "properties": {"exercise": {"type": "string"}, "leg": {"enum": ["left", "right"]}}}}}},
             "responses": {"201": {"description": "Started.", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"set": {"type": "object"}}}}}},
-                "400": _ERROR, "503": _ERROR}}},
-        "/api/sets/stop": {"post": {"summary": "Stop the set under way; returns its summary.", "responses": {
+                "400": _ERROR, "401": _UNAUTHORIZED, "413": _TOO_LARGE, "503": _ERROR}}},
+        "/api/sets/stop": {"post": {"summary": "Stop the set under way; returns its summary.", "security": _TOKEN,
+                                    "responses": {
             "200": {"description": "Stopped.", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"set": {"$ref": "#/components/schemas/Set"}}}}}},
-            "409": _ERROR, "503": _ERROR}}},
+            "401": _UNAUTHORIZED, "409": _ERROR, "413": _TOO_LARGE, "503": _ERROR}}},
         "/api/sessions": {"get": {
             "summary": "Sets, newest first, with their reps and holds.",
             "parameters": [{"name": "from", "in": "query", "schema": _DATE},
@@ -94,14 +127,32 @@ OPENAPI: dict = {
                                                                          "maximum": 104, "default": 6}}],
             "responses": {"200": {"description": "Days with exercise, oldest first."}, "400": _ERROR}}},
         "/api/export.csv": {"get": {
-            "summary": "Sets in a date range as CSV, one row per set.",
+            "summary": "Sets in a date range as CSV, one row per set. Hands out the whole history: needs a token.",
+            "security": _TOKEN,
             "parameters": [{"name": "from", "in": "query", "schema": _DATE},
                            {"name": "to", "in": "query", "schema": _DATE}],
             "responses": {"200": {"description": "CSV.", "content": {"text/csv": {"schema": {"type": "string"}}}},
-                          "400": _ERROR}}},
+                          "400": _ERROR, "401": _UNAUTHORIZED}}},
         "/api/openapi.json": {"get": {"summary": "This description.",
                                       "responses": {"200": {"description": "OpenAPI 3.1."}}}},
     },
-    "components": {"schemas": {"State": _STATE, "Set": _SET, "Hold": _HOLD,
-                               "Error": {"type": "object", "properties": {"error": {"type": "string"}}}}},
+    "security": _TOKEN_IF_CONFIGURED,
+    "components": {
+        "schemas": {"State": _STATE, "Set": _SET, "Hold": _HOLD,
+                    "Error": {"type": "object", "properties": {"error": {"type": "string"}}}},
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "A token from `POST /api/pair`. Starting or stopping a set, the export "
+                                      "and revoking need it; reading needs it only when the service is "
+                                      "configured with `require_token_for_reading`."},
+            "cookie": {"type": "apiKey", "in": "cookie", "name": "backrep_token",
+                       "description": "Set at pairing; authorises reading only (pages, the event stream)."},
+        },
+    },
 }
+
+# Reading routes answer 401 too when the service is configured to need a token for reading.
+for _operations in OPENAPI["paths"].values():
+    for _operation in _operations.values():
+        if "security" not in _operation:
+            _operation["responses"].setdefault("401", _UNAUTHORIZED)

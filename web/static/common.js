@@ -1,4 +1,4 @@
-// Shared by both pages: theme, the sensor badge, and the page's one EventSource.
+// Shared by both pages: theme, the sensor badge, the page's one EventSource, and pairing.
 "use strict";
 const backrep = (() => {
   const root = document.documentElement;
@@ -55,5 +55,74 @@ const backrep = (() => {
     open();
   }
 
-  return { live, text, showSensor };
+  // -- pairing: a token kept in localStorage, sent as a bearer header with every request ------
+  // A request refused with 401 opens the pairing screen; once paired it is sent again.
+  const TOKEN_KEY = "backrep-token";
+  const screen = document.getElementById("pairing");
+  const pinBox = document.getElementById("pair-pin");
+  const pairError = document.getElementById("pair-error");
+  let pairing = null;  // { promise, resolve, reject } while the screen is up
+
+  function pair() {
+    if (pairing) return pairing.promise;
+    let resolve, reject;
+    const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
+    pairing = { promise, resolve, reject };
+    pairError.hidden = true;
+    pinBox.value = "";
+    screen.hidden = false;
+    pinBox.focus();
+    return promise;
+  }
+  function endPairing(error) {
+    const pending = pairing;
+    pairing = null;
+    screen.hidden = true;
+    if (pending) error ? pending.reject(error) : pending.resolve();
+  }
+  pinBox.addEventListener("input", () => { pinBox.value = pinBox.value.replace(/[^0-9]/g, "").slice(0, 6); });
+  document.getElementById("pair-cancel").addEventListener("click", () => endPairing(new Error("Not paired: pair this tablet with the PIN to do that.")));
+  document.getElementById("pair-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const pin = pinBox.value;
+    const fail = (message) => { pairError.hidden = false; text("pair-error", message); pinBox.select(); };
+    if (!/^[0-9]{6}$/.test(pin)) return fail("The PIN is 6 digits.");
+    const submit = document.getElementById("pair-submit");
+    submit.disabled = true;
+    try {
+      const response = await fetch("/api/pair", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                  body: JSON.stringify({ pin }) });
+      const data = await response.json().catch(() => ({}));
+      if (response.ok && data.token) {
+        localStorage.setItem(TOKEN_KEY, data.token);
+        endPairing(null);
+      } else fail(data.error || `Refused (HTTP ${response.status}).`);
+    } catch (err) {
+      fail("No connection to the Pi. Try again.");
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  // fetch, with this tablet's token; a 401 opens the pairing screen, then the request goes again.
+  async function request(url, options = {}) {
+    for (let attempt = 0; ; attempt++) {
+      const headers = { ...(options.headers || {}) };
+      const token = localStorage.getItem(TOKEN_KEY);
+      if (token) headers.Authorization = `Bearer ${token}`;
+      const response = await fetch(url, { ...options, headers });
+      if (response.status !== 401 || attempt > 0) return response;
+      if (token) localStorage.removeItem(TOKEN_KEY);  // revoked, or from another install
+      await pair();  // throws when the pairing is cancelled
+    }
+  }
+
+  // A page locked because reading needs a token too: pair, then load it again.
+  if (document.body.dataset.page === "locked") {
+    document.getElementById("pair-cancel").hidden = true;
+    text("sensor-state", "not paired");
+    pair().then(() => location.reload());
+  }
+
+  return { live, text, showSensor, request, pair };
 })();

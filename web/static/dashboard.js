@@ -90,8 +90,8 @@
   }
 
   async function post(url, body) {
-    const response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" },
-                                         body: body ? JSON.stringify(body) : "{}" });
+    const response = await backrep.request(url, { method: "POST", headers: { "Content-Type": "application/json" },
+                                                  body: body ? JSON.stringify(body) : "{}" });
     const data = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
     return data;

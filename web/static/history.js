@@ -100,6 +100,31 @@
   $("export-from").value = isoDay(monthAgo);
   $("export-to").value = isoDay(today);
 
+  // The export needs this tablet's token, which a plain form download cannot send.
+  $("export").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("export-error").hidden = true;
+    try {
+      const response = await backrep.request(`${$("export").action}?${new URLSearchParams(new FormData($("export")))}`);
+      if (!response.ok) {
+        const data = await response.json().catch(() => ({}));
+        throw new Error(data.error || `HTTP ${response.status}`);
+      }
+      const blob = await response.blob();
+      const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = match ? match[1] : "backrep.csv";
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    } catch (err) {
+      $("export-error").hidden = false;
+      $("export-error").textContent = err.message;
+    }
+  });
+
   fetch("/api/programme").then((r) => r.json()).then((p) => { for (const e of p.exercises) names[e.id] = e.name; refresh(); });
   backrep.live({
     set_started: soon, set_ended: soon,
