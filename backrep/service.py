@@ -369,7 +369,7 @@ class Service:
         engine = self._engine_factory(exercise)
         now = self._wall_clock()
         set_id = self._save(self.store.start_set, exercise=exercise, leg=leg, target_reps=target_reps,
-                            hold_target_s=hold_target_s, source=self.mode, at_unix_s=now)
+                            hold_target_s=hold_target_s, source=self.mode, at_unix_s=now, on_failure=None)
         self._set = _OpenSet(set_id, exercise, leg, target_reps, hold_target_s, now, engine,
                              unsaved=set_id is None)
         info = self._set_info()
@@ -437,10 +437,10 @@ class Service:
         payload["mono_s"] = self._batch_mono_s
         self.hub.publish("engine", payload)
 
-    def _save(self, write: Callable, *args, **kwargs):
+    def _save(self, write: Callable, *args, on_failure=False, **kwargs):
         """One write to the history. A full or read-only disk must not stop the count: the
         failure is logged once, shown in the state (``history``), and the next write tries
-        again. Returns the write's result, or False when it failed."""
+        again. Returns the write's result, or ``on_failure`` when it failed."""
         try:
             result = write(*args, **kwargs)
         except sqlite3.Error as exc:
@@ -448,7 +448,7 @@ class Service:
                 log.error("history is not being saved (%s); the count carries on", exc)
             self._history = {"saving": False, "error": str(exc)}
             self._publish_state(force=True)
-            return None if write is self.store.start_set else False
+            return on_failure
         if not self._history["saving"]:
             log.info("history is being saved again")
             self._history = {"saving": True, "error": None}

@@ -378,6 +378,26 @@ def test_a_full_or_read_only_disk_keeps_the_live_count_and_says_history_is_not_s
     assert saved.reps == labels.reps - in_gap and saved.status == "closed"
 
 
+def test_a_set_started_on_a_full_disk_is_counted_live_and_leaves_nothing_half_made(store):
+    path = library("heel_slide-01-typical")
+    labels = read_labels(path)
+    played = Played(path, store)
+    history = _history_timeline(played)
+    disk = FullDisk(store._db)
+    store._db = disk
+    disk.full = True                                    # full before the set even starts
+    played.source.at(labels.rep_spans[3][1] + 0.5, lambda: setattr(disk, "full", False))
+    played.run()
+
+    assert played.service.error is None
+    assert played.summary["reps"] == labels.reps and played.summary["saved"] is False
+    # the set itself could not be saved, so none of its reps were: no rep without a set
+    assert store.sets() == []
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM reps").fetchone() == (0,)
+    assert all(h["saving"] is False for _, _, h in history[1:])   # and the state kept saying so
+
+
 # -- SIGKILL mid-set, then a restart on the same data ----------------------------------------
 
 def _serve(path: Path, data_dir: Path, port: int, speed: float, env=None) -> subprocess.Popen:
