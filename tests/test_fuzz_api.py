@@ -106,7 +106,7 @@ def auth_headers(app) -> dict:
     access = app.extensions["backrep"].get("access")
     if access is None or not hasattr(access, "issue_token"):
         return {}  # an app without pairing: nothing to send
-    if id(app) not in _TOKENS:
+    if id(app) not in _TOKENS or not access.valid(_TOKENS[id(app)]):  # a fuzzed DELETE /api/tokens revokes it
         _TOKENS[id(app)] = access.issue_token()
     return {"Authorization": f"Bearer {_TOKENS[id(app)]}"}
 
