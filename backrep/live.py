@@ -12,8 +12,10 @@ import copy
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Callable
 
 from web.sse import format_json_event
 
@@ -27,12 +29,21 @@ class Listener:
     queue: "queue.Queue[str | None]"
     dropped: bool = False
     name: str = field(default="")
+    #: Called once when the hub drops this client for being too slow: the web server closes
+    #: the connection, or its worker would stay blocked writing to a tablet that stopped reading.
+    on_drop: Callable[[], None] | None = None
+    #: When its queue last went from empty to waiting (monotonic seconds).
+    waiting_since_mono: float = 0.0
 
 
 class LiveHub:
     """Latest state, event ids, the replay ring and the listeners; safe to use from any thread."""
 
-    def __init__(self, ring_size: int = 128, queue_size: int = 64, max_listeners: int = 8) -> None:
+    def __init__(self, ring_size: int = 128, queue_size: int = 64, max_listeners: int = 8,
+                 stale_s: float = 5.0) -> None:
+        #: A client that leaves messages waiting this long is dropped (it reconnects with
+        #: Last-Event-ID and gets what it missed from the ring).
+        self.stale_s = stale_s
         self._lock = threading.Lock()
         self._next_id = 1
         self._ring: deque[tuple[int, str]] = deque(maxlen=ring_size)
@@ -61,7 +72,14 @@ class LiveHub:
         return self.publish("state", state)
 
     def _offer(self, listener: Listener, message: str) -> None:
+        now = time.monotonic()
+        if listener.queue.empty():
+            listener.waiting_since_mono = now
         try:
+            if now - listener.waiting_since_mono > self.stale_s:
+                # It has not emptied its queue for seconds: a tablet that stopped reading
+                # (its writes are blocked), however slowly events come.
+                raise queue.Full
             listener.queue.put_nowait(message)
         except queue.Full:
             # The client is too slow: drop it rather than wait. Its generator sees the flag.
@@ -69,6 +87,11 @@ class LiveHub:
             self._listeners.discard(listener)
             self.dropped_total += 1
             log.warning("dropped a slow live client %s (queue of %d full)", listener.name, self._queue_size)
+            if listener.on_drop is not None:
+                try:
+                    listener.on_drop()
+                except Exception:   # closing a connection that is already gone is no error
+                    log.debug("closing a dropped client's connection failed", exc_info=True)
 
     # -- the web's side ---------------------------------------------------------------------
     def state(self) -> dict:

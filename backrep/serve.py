@@ -9,7 +9,6 @@ import logging
 import logging.config
 import os
 import signal
-import socket
 import sqlite3
 import threading
 import time
@@ -22,6 +21,9 @@ from backrep.live import LiveHub
 from backrep.sd_notify import Notifier, ProgressWatchdog, watchdog_interval_s
 from backrep.service import LEGS, ScriptedSource, Segment, SensorSource, Service, programme
 from backrep.store import Store
+
+#: Bytes a live stream may have waiting for a tablet before its worker blocks.
+STREAM_BUFFER_BYTES = 32 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +182,12 @@ def run(args) -> int:
         server = waitress.create_server(app, host=server_config.host, port=server_config.port,
                                         threads=server_config.threads, ident="backrep",
                                         channel_timeout=max(30, 4 * server_config.heartbeat_s),
-                                        max_request_body_size=4 * MAX_BODY_BYTES)
+                                        max_request_body_size=4 * MAX_BODY_BYTES,
+                                        # a tablet that stops reading blocks its stream after
+                                        # this much (not waitress's 16 MiB), so the hub notices
+                                        # within seconds and drops it (web.api also keeps the
+                                        # kernel's buffer of each live stream small)
+                                        outbuf_high_watermark=STREAM_BUFFER_BYTES)
     except OSError as exc:
         source.close()
         raise UsageError(f"cannot listen on {server_config.host}:{server_config.port}: "

@@ -286,7 +286,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def run_load(recording: Path = DEFAULT_RECORDING, exercise: str | None = None, speed: float = 20.0,
              clients: int = 30, poll_hz: float = 10.0, slow: int = 1, timeout_s: float = 120.0,
-             slow_wait_s: float = 5.0, work: Path | None = None) -> dict:
+             slow_wait_s: float = 30.0, work: Path | None = None) -> dict:
     """Run the load once; a dict of what every client saw and what the service said."""
     recording = Path(recording)
     labels = read_labels(recording)
@@ -318,12 +318,14 @@ def run_load(recording: Path = DEFAULT_RECORDING, exercise: str | None = None, s
         time.sleep(0.3)  # the idle state after the set, to the poller and the clients
         _, final_state = get_json(port, "/api/state")
         # Give the server its chance to drop the reader that stopped.
-        slow_deadline = time.monotonic() + slow_wait_s
+        slow_wait_started = time.monotonic()
+        slow_deadline = slow_wait_started + slow_wait_s
         while True:
             _, health = get_json(port, "/api/health")
             if health["streams"] <= clients or time.monotonic() > slow_deadline:
                 break
             time.sleep(0.2)
+        slow_dropped_after_s = time.monotonic() - slow_wait_started
         mem = memory_kib(proc.pid)
         poller.stop.set()
         poller.join(5)
@@ -367,6 +369,7 @@ def run_load(recording: Path = DEFAULT_RECORDING, exercise: str | None = None, s
         "polls": dict(poller.statuses), "poll_errors": list(poller.errors),
         "poll_p99_ms": percentile(poller.durations_s, 0.99) * 1000.0,
         "slow_closed": [closed for closed, _ in slow_results],
+        "slow_dropped_after_set_s": slow_dropped_after_s,
         "slow_bytes": [n for _, n in slow_results],
         "exit_code": code, "log": (work / "serve.log").read_text()[-4000:],
     }
@@ -406,6 +409,7 @@ def checks(result: dict, p99_ms: float | None = 100.0) -> list[tuple[str, bool, 
         dropped = health["dropped_streams"] >= result["slow"] and health["streams"] <= result["clients"]
         rows.append(("reader that stopped: dropped by the server",
                      dropped or all(result["slow_closed"]),
+                     f"{result['slow_dropped_after_set_s']:.1f} s after the set; "
                      f"streams {health['streams']}, dropped_streams {health['dropped_streams']}, "
                      f"socket closed {result['slow_closed']}"))
     rows.append(("service stopped cleanly on SIGTERM", result["exit_code"] == 0, f"exit {result['exit_code']}"))
@@ -434,7 +438,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=30)
     parser.add_argument("--poll-hz", type=float, default=10.0)
     parser.add_argument("--slow", type=int, default=1, help="clients that open the stream and never read it")
-    parser.add_argument("--slow-wait", type=float, default=5.0, help="seconds after the set to wait for the drop")
+    parser.add_argument("--slow-wait", type=float, default=30.0, help="seconds after the set to wait for the drop")
     parser.add_argument("--p99-ms", type=float, default=100.0)
     args = parser.parse_args()
     result = run_load(Path(args.recording), args.exercise, args.speed, args.clients, args.poll_hz, args.slow,

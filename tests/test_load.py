@@ -19,12 +19,15 @@ sys.modules.setdefault("load_live", load_live)  # its dataclasses look their mod
 _spec.loader.exec_module(load_live)
 
 CLIENTS = 30
+#: How long after the set a tablet that stopped reading may keep its stream: its buffers (32 KiB
+#: in waitress, a small socket buffer) fill, then it leaves messages waiting 5 s and is dropped.
+SLOW_WAIT_S = 30.0
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
     return load_live.run_load(ROOT / "recordings" / "heel_slide-01-typical.csv", speed=20.0, clients=CLIENTS,
-                              poll_hz=10.0, slow=1, slow_wait_s=1.0, work=tmp_path_factory.mktemp("load"))
+                              poll_hz=10.0, slow=1, slow_wait_s=SLOW_WAIT_S, work=tmp_path_factory.mktemp("load"))
 
 
 def test_every_client_sees_every_event_and_every_rep_in_order_beside_a_client_that_stopped_reading(result):
@@ -51,11 +54,6 @@ def test_the_state_poller_always_gets_an_answer_and_the_final_count_is_the_label
     assert result["exit_code"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap, reported (docs/reliability.md): waitress buffers up to 16 MiB per connection "
-    "(outbuf_high_watermark) beside the kernel's socket buffers, so at about 6 kB/s of events the "
-    "stream's worker blocks, the hub's queue fills and a tablet that stops reading is dropped only "
-    "after about an hour, and its worker stays blocked"))
 def test_a_client_that_stops_reading_is_cut_off(result):
     health = result["health"]
     assert health["dropped_streams"] >= 1 or all(result["slow_closed"])

@@ -93,3 +93,19 @@ def test_listener_limit_and_close_all():
     hub.close_all()
     assert b.dropped and c.dropped and hub.listener_count == 0
     assert _drain(b) == [None]
+
+
+def test_a_client_that_leaves_messages_waiting_is_dropped_and_its_connection_closed():
+    import time as _time
+
+    hub = LiveHub(stale_s=0.1)
+    closed = []
+    reader, stopped = hub.subscribe(name="reading"), hub.subscribe(name="stopped")
+    stopped.on_drop = lambda: closed.append(True)
+    hub.publish("state", {"n": 1})
+    reader.queue.get_nowait()                  # this one keeps up
+    _time.sleep(0.15)
+    hub.publish("state", {"n": 2})
+    assert stopped.dropped and closed == [True]
+    assert not reader.dropped and reader.queue.get_nowait()
+    assert hub.dropped_total == 1

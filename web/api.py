@@ -5,7 +5,9 @@ import json
 import logging
 import queue
 import re
+import socket
 from datetime import date, datetime, time as dtime, timedelta
+from typing import Callable
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -220,6 +222,38 @@ def export_csv():
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+#: Kernel send buffer of a live stream's connection.
+LIVE_STREAM_SNDBUF_BYTES = 32 * 1024
+
+
+def _connection_closer(environ) -> "Callable[[], None] | None":
+    """A way to close this request's connection from another thread, under waitress.
+
+    A tablet that stops reading leaves its stream's worker blocked in a write once waitress's
+    small output buffer is full; when the hub drops that client, shutting the socket wakes the
+    worker (waitress sees the connection gone) and frees it. waitress exposes its channel only
+    as the owner of ``waitress.client_disconnected``; other servers get no closer.
+    """
+    channel = getattr(environ.get("waitress.client_disconnected"), "__self__", None)
+    sock = getattr(channel, "socket", None)
+    if sock is None:
+        return None
+    try:
+        # The kernel's send buffer grows to megabytes on its own: keep a live stream's small, so
+        # a tablet that stops reading is noticed in seconds, not after an hour of events.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, LIVE_STREAM_SNDBUF_BYTES)
+    except OSError:
+        pass
+
+    def close() -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass   # already gone
+
+    return close
+
+
 @bp.get("/events")
 def events():
     live = _ext("live")
@@ -233,6 +267,7 @@ def events():
         response = _error(503, "too many live streams open; close a tab or tablet")
         response.headers["Retry-After"] = "5"
         return response
+    listener.on_drop = _connection_closer(request.environ)
     heartbeat_s = float(current_app.config["HEARTBEAT_S"])
     retry_ms = int(current_app.config["SSE_RETRY_MS"])
 
