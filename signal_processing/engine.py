@@ -215,6 +215,8 @@ class Engine:
                     if math.isfinite(dt[hi]):
                         self._lost += max(0, int(round(dt[hi] / period_s)) - 1)
                     self.inclination.realign(accel_g[hi])
+                    # No speed across the gap: an average over it would read as a pause.
+                    self._grid_last = None
                     dt[hi] = period_s
                 lo = hi
         self._last_t_s = float(t_s[-1])
