@@ -399,6 +399,7 @@ class RepCounter:
         end_s = max(self.hold_start_s, began - self.delay_s - tail_s)
         hold = Hold(self.hold_start_s, end_s)
         self.hold_start_s = None
+        self.settled_s = None   # a later pause at the far end is a hold of its own
         self.holds.append(hold)
         return Event("hold_ended", end_s, hold=hold)
 

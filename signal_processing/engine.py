@@ -211,10 +211,10 @@ class Engine:
                 if hi > lo:
                     events += self._run(t_s[lo:hi], dt[lo:hi], accel_g[lo:hi], gyro_dps[lo:hi])
                 if hi < len(t_s):
-                    # Lost samples: count them, and let gravity say where the thigh is now.
+                    # Lost samples: count them. The filter's pull toward gravity finds where the
+                    # thigh is now within a fraction of a second; no one sample is trusted.
                     if math.isfinite(dt[hi]):
                         self._lost += max(0, int(round(dt[hi] / period_s)) - 1)
-                    self.inclination.realign(accel_g[hi])
                     # No speed across the gap: an average over it would read as a pause.
                     self._grid_last = None
                     dt[hi] = period_s

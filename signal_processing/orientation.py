@@ -94,12 +94,6 @@ class InclinationEstimator:
         self.anterior = self.up
         self.gyro_bias_dps = tuple(map(float, gyro_bias_dps))
 
-    def realign(self, accel_g: np.ndarray) -> None:
-        """After lost samples the integrated rotation is unknown: trust gravity at once."""
-        ax, ay, az = map(float, accel_g)
-        if abs(math.sqrt(ax * ax + ay * ay + az * az) - 1.0) < self.settings.jolt_g:
-            self.up = _normalised(ax, ay, az)
-
     def update(self, dt_s: np.ndarray, accel_g: np.ndarray, gyro_dps: np.ndarray,
                ups: list | None = None) -> np.ndarray:
         """Return the inclination in degrees for each sample; ``dt_s`` is each sample's step.
