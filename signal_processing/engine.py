@@ -185,7 +185,6 @@ class Engine:
                 k = inside[np.argmin(quiet[inside])] if len(inside) else int(np.argmin(quiet))
                 return int(i[k]), int(j[k])
         # Progress: how long the sensor has been still up to now.
-        tail = x[-max(2, np.searchsorted(t, t[-1] - s.reference_still_s)):]
         tail_start = np.searchsorted(t, t[-1] - s.reference_still_s)
         tail = x[tail_start:]
         if len(tail) >= 2:
