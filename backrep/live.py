@@ -40,7 +40,7 @@ class LiveHub:
     """Latest state, event ids, the replay ring and the listeners; safe to use from any thread."""
 
     def __init__(self, ring_size: int = 128, queue_size: int = 64, max_listeners: int = 8,
-                 stale_s: float = 5.0) -> None:
+                 stale_s: float = 30.0) -> None:
         #: A client that leaves messages waiting this long is dropped (it reconnects with
         #: Last-Event-ID and gets what it missed from the ring).
         self.stale_s = stale_s

@@ -20,7 +20,7 @@ _spec.loader.exec_module(load_live)
 
 CLIENTS = 30
 #: How long after the set a tablet that stopped reading may keep its stream: its buffers (32 KiB
-#: in waitress, a small socket buffer) fill, then it leaves messages waiting 5 s and is dropped.
+#: in waitress, a small socket buffer) fill, then its queue of 64 messages fills and it is dropped.
 SLOW_WAIT_S = 30.0
 
 
