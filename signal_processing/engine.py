@@ -33,6 +33,9 @@ class EngineSettings:
     reference_gyro_sd_dps: float = 1.5
     #: With no still second in this long, take the quietest second there was.
     reference_timeout_s: float = 8.0
+    #: A stream that opens still for at least this long, then moves, opened in the reference
+    #: pose (sessions start in it) even though the stillness was shorter than a second.
+    reference_opening_s: float = 0.5
     #: Time constant of each of the two cascaded smoothing stages.
     smoothing_tau_s: float = 0.1
     #: Step of the counter's grid.
@@ -166,6 +169,9 @@ class Engine:
         x = np.concatenate([a, g], axis=1)
         c1 = np.vstack([np.zeros((1, 6)), np.cumsum(x, axis=0)])
         c2 = np.vstack([np.zeros((1, 6)), np.cumsum(x * x, axis=0)])
+        opening = self._still_opening(t, c1, c2)
+        if opening is not None:
+            return 0, opening
         if len(valid):
             i = valid
             j = ends[valid] + 1
@@ -192,6 +198,31 @@ class Engine:
             quiet_now = max(sd[:3].max() / s.reference_accel_sd_g, sd[3:].max() / s.reference_gyro_sd_dps)
             still_for = t[-1] - t[tail_start]
             self._reference_progress = min(0.99, still_for / s.reference_still_s) if quiet_now <= 1.0 else 0.0
+        return None
+
+    def _still_opening(self, t, c1, c2) -> int | None:
+        """End of the still stretch the stream opened with, if it lasted at least
+        ``reference_opening_s`` and then the thigh moved; None otherwise.
+
+        A recording that starts half a second before the first movement (the recorder was
+        started late) still started in the reference pose: without this, the first still
+        second would fall inside the first rep's hold, and every rest would read as a rep.
+        """
+        s = self.settings
+        k = np.arange(2, len(t) + 1)
+        mean = c1[k] / k[:, None]
+        sd = np.sqrt(np.maximum(c2[k] / k[:, None] - mean * mean, 0.0))
+        quiet = np.maximum(sd[:, :3].max(axis=1) / s.reference_accel_sd_g,
+                           sd[:, 3:].max(axis=1) / s.reference_gyro_sd_dps)
+        moved = np.nonzero(quiet > 1.0)[0]
+        if not len(moved):
+            return None                        # still throughout so far: the usual rule
+        end = int(k[moved[0]]) - 1             # samples [0, end) were still
+        still_s = t[end - 1] - t[0]
+        # A full still second is the usual rule's, which takes the same first second whatever
+        # the chunking; this one only covers openings too short for it.
+        if s.reference_opening_s <= still_s < s.reference_still_s:
+            return end
         return None
 
     # -- stages 2 and 3 -------------------------------------------------------------------------

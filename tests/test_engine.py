@@ -92,6 +92,28 @@ def test_how_samples_are_chunked_never_changes_what_is_reported(cuts):
     assert engine.state.reps == whole.state.reps == 2
 
 
+@SLOW
+@given(opening_s=st.floats(0.6, 0.95), cuts=st.lists(st.integers(1, 6000), max_size=12))
+def test_a_recording_that_opens_still_only_briefly_opened_in_the_reference_pose(opening_s, cuts):
+    # Reps held at the far end with short rests: the first still second falls inside the first
+    # hold, so only the opening says which pose is the rest. (A real recording starts so.)
+    plan, t = [], opening_s
+    for _ in range(4):
+        plan += [(t, 0.6, 12.0), (t + 4.6, 0.6, 0.0)]
+        t += 6.8
+    t_s = np.arange(0, t + 1.0, 0.04)                           # 25 Hz
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.003,
+                                    noise_dps=0.3, seed=3)
+    engine, events, lo = Engine(get_exercise("generic")), [], 0
+    for hi in sorted(set(min(c, len(t_s)) for c in cuts)) + [len(t_s)]:
+        events += engine.update(t_s[lo:hi], accel_g[lo:hi], gyro_dps[lo:hi])
+        lo = hi
+    events += engine.finish()
+    assert events[0].kind == "reference_done" and events[0].t_s < opening_s + 0.3
+    assert engine.state.reps == 4
+    assert [round(h.duration_s) for h in engine.state.holds] == [4, 4, 4, 4]
+
+
 def test_lost_samples_are_counted_and_do_not_stop_the_count():
     plan = [(3.0, 1.5, 40.0), (5.0, 1.5, 0.0), (9.0, 1.5, 40.0), (11.0, 1.5, 0.0)]
     t_s = np.arange(0, 15, 0.01)
