@@ -298,14 +298,16 @@ class RepCounter:
 
         if y > self.peak:
             if self.hold_active and y - self.hold_level > max(threshold, self._hold_band_deg(self.peak)):
-                # The pause was not the far end but a resting pose on the way (knee to chest from
-                # hook-lying): the rep is measured from it and must come back to it.
+                # The pause was not the far end: no hold.
                 events.append(Event("hold_cancelled", t_s - self.delay_s))
                 self.hold_start_s = None
                 self.peak_speed_dps = 0.0
-                self.valley_deg += d * self.hold_level
-                y -= self.hold_level
-                self.out_start_s = (self.fast_since_s or t_s) - self.delay_s
+                if self.exercise.pause_on_the_way_is_rest:
+                    # It was a resting pose on the way (knee to chest from hook-lying): the rep
+                    # is measured from it and must come back to it.
+                    self.valley_deg += d * self.hold_level
+                    y -= self.hold_level
+                    self.out_start_s = (self.fast_since_s or t_s) - self.delay_s
             if y > self.peak + self._hold_band_deg(self.peak) and not self.hold_active:
                 self.settled_s = None       # still on its way out
             self.peak = y

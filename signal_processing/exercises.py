@@ -36,6 +36,10 @@ class Exercise:
     held_end: HeldEnd = "none"
     #: Inclination range of a start pose reached by a one-way move that is not a rep.
     start_pose_deg: tuple[float, float] | None = None
+    #: A pause part way out followed by a clear further rise was a resting pose on the way
+    #: (knee to chest from hook-lying), and the rep is measured from it. False where nothing
+    #: documents such a pose, so a rep that pauses on its way out stays one rep.
+    pause_on_the_way_is_rest: bool = True
     #: "elevation": the thigh's inclination, signed, slip-proof (the programme's exercises);
     #: "tilt": how far the thigh has turned from its last resting pose, any way (any exercise).
     measure: Measure = "elevation"

@@ -114,6 +114,21 @@ def test_a_recording_that_opens_still_only_briefly_opened_in_the_reference_pose(
     assert [round(h.duration_s) for h in engine.state.holds] == [4, 4, 4, 4]
 
 
+def test_a_pause_on_the_way_out_of_an_undocumented_exercise_is_neither_a_rest_nor_the_hold():
+    # Up to 20 degrees, a 2 s pause, on to 30 and held 4 s; then three plain reps to 30. Only
+    # a programme exercise with a documented pose part way out may make the pause a rest.
+    plan = [(3.0, 1.0, 20.0), (6.0, 0.5, 30.0), (10.5, 1.0, 0.0)]
+    plan += [(t, 1.0, 30.0) for t in (14.0, 22.0, 30.0)]
+    plan = sorted(plan + [(t + 5.0, 1.0, 0.0) for t in (14.0, 22.0, 30.0)])
+    t_s = np.arange(0, 40, 0.02)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.002, noise_dps=0.1)
+    engine, events = run("generic", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 4
+    assert "rep_retracted" not in [e.kind for e in events]
+    first = engine.state.holds[0]
+    assert first.start_s == pytest.approx(6.5, abs=0.5) and first.end_s == pytest.approx(10.5, abs=0.5)
+
+
 def test_lost_samples_are_counted_and_do_not_stop_the_count():
     plan = [(3.0, 1.5, 40.0), (5.0, 1.5, 0.0), (9.0, 1.5, 40.0), (11.0, 1.5, 0.0)]
     t_s = np.arange(0, 15, 0.01)
