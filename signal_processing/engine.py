@@ -34,8 +34,9 @@ class EngineSettings:
     #: With no still second in this long, take the quietest second there was.
     reference_timeout_s: float = 8.0
     #: A stream that opens still for at least this long, then moves, opened in the reference
-    #: pose (sessions start in it) even though the stillness was shorter than a second.
-    reference_opening_s: float = 0.5
+    #: pose (sessions start in it) even though the stillness was shorter than a second. A fifth
+    #: of a second is five samples at 25 Hz: enough to tell still from moving.
+    reference_opening_s: float = 0.2
     #: Time constant of each of the two cascaded smoothing stages.
     smoothing_tau_s: float = 0.1
     #: Step of the counter's grid.
@@ -204,8 +205,8 @@ class Engine:
         """End of the still stretch the stream opened with, if it lasted at least
         ``reference_opening_s`` and then the thigh moved; None otherwise.
 
-        A recording that starts half a second before the first movement (the recorder was
-        started late) still started in the reference pose: without this, the first still
+        A recording that starts a moment before the first movement (the recorder was started
+        late) still started in the reference pose: without this, the first still
         second would fall inside the first rep's hold, and every rest would read as a rep.
         """
         s = self.settings
