@@ -69,6 +69,7 @@ class Engine:
         self.phase = "reference"
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._reference_progress = 0.0
+        self._opening_known = False
         self._samples = 0
         self._lost = 0
         self._period_s: float | None = None
@@ -170,9 +171,10 @@ class Engine:
         x = np.concatenate([a, g], axis=1)
         c1 = np.vstack([np.zeros((1, 6)), np.cumsum(x, axis=0)])
         c2 = np.vstack([np.zeros((1, 6)), np.cumsum(x * x, axis=0)])
-        opening = self._still_opening(t, c1, c2)
-        if opening is not None:
-            return 0, opening
+        if not self._opening_known:
+            opening = self._still_opening(t, c1, c2)
+            if opening is not None:
+                return 0, opening
         if len(valid):
             i = valid
             j = ends[valid] + 1
@@ -218,6 +220,7 @@ class Engine:
         moved = np.nonzero(quiet > 1.0)[0]
         if not len(moved):
             return None                        # still throughout so far: the usual rule
+        self._opening_known = True             # later samples cannot change the opening
         end = int(k[moved[0]]) - 1             # samples [0, end) were still
         still_s = t[end - 1] - t[0]
         # A full still second is the usual rule's, which takes the same first second whatever
