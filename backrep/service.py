@@ -373,7 +373,7 @@ class Service:
         self._set = _OpenSet(set_id, exercise, leg, target_reps, hold_target_s, now, engine,
                              unsaved=set_id is None)
         info = self._set_info()
-        log.info("set %d started: %s, %s leg", set_id, exercise, leg)
+        log.info("set %s started: %s, %s leg", set_id, exercise, leg)
         self.hub.publish("set_started", info)
         self._publish_state(force=True)
         return info
@@ -401,7 +401,7 @@ class Service:
             # the history missed some of it: the summary shows what was counted
             summary.update(_engine_summary(current))
         self._last_set = summary
-        log.info("set %d stopped: %s reps", current.id, summary.get("reps"))
+        log.info("set %s stopped: %s reps", current.id, summary.get("reps"))
         self.hub.publish("set_ended", summary)
         self._publish_state(force=True)
         return summary
