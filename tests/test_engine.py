@@ -34,6 +34,17 @@ def run(exercise, t_s, accel_g, gyro_dps, chunk=64):
     return engine, events
 
 
+def run_cut(exercise, t_s, accel_g, gyro_dps, cuts):
+    """Like ``run``, but in chunks that end at the sample indices ``cuts``."""
+    engine = Engine(get_exercise(exercise))
+    events, lo = [], 0
+    for hi in sorted(set(min(c, len(t_s)) for c in cuts)) + [len(t_s)]:
+        events += engine.update(t_s[lo:hi], accel_g[lo:hi], gyro_dps[lo:hi])
+        lo = hi
+    events += engine.finish()
+    return engine, events
+
+
 @SLOW
 @given(seed=st.integers(0, 2**32 - 1), rate_hz=st.sampled_from([25.0, 50.0, 100.0, 200.0, 1000.0]))
 def test_knee_to_chest_is_counted_and_timed_whatever_the_strap_and_the_rate(seed, rate_hz):
@@ -82,12 +93,7 @@ def test_how_samples_are_chunked_never_changes_what_is_reported(cuts):
     t_s = np.arange(0, end_s, 0.01)
     accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.003, noise_dps=0.05)
     whole, whole_events = run("knee_to_chest", t_s, accel_g, gyro_dps, chunk=len(t_s))
-    engine = Engine(get_exercise("knee_to_chest"))
-    events, lo = [], 0
-    for hi in sorted(set(min(c, len(t_s)) for c in cuts)) + [len(t_s)]:
-        events += engine.update(t_s[lo:hi], accel_g[lo:hi], gyro_dps[lo:hi])
-        lo = hi
-    events += engine.finish()
+    engine, events = run_cut("knee_to_chest", t_s, accel_g, gyro_dps, cuts)
     assert events == whole_events
     assert engine.state.reps == whole.state.reps == 2
 
@@ -104,11 +110,7 @@ def test_a_recording_that_opens_still_only_briefly_opened_in_the_reference_pose(
     t_s = np.arange(0, t + 1.0, 0.04)                           # 25 Hz
     accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.003,
                                     noise_dps=0.3, seed=3)
-    engine, events, lo = Engine(get_exercise("generic")), [], 0
-    for hi in sorted(set(min(c, len(t_s)) for c in cuts)) + [len(t_s)]:
-        events += engine.update(t_s[lo:hi], accel_g[lo:hi], gyro_dps[lo:hi])
-        lo = hi
-    events += engine.finish()
+    engine, events = run_cut("generic", t_s, accel_g, gyro_dps, cuts)
     assert events[0].kind == "reference_done" and events[0].t_s < opening_s + 0.3
     assert engine.state.reps == 4
     assert [round(h.duration_s) for h in engine.state.holds] == [4, 4, 4, 4]
