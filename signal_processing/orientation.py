@@ -5,9 +5,12 @@ filter: the gyroscope (bias removed) rotates it, the accelerometer pulls it back
 thigh is not being jolted. Rehab movements are slow (a few hundredths of a g of movement
 acceleration), so the pull is strong and weakens only as the specific force departs from 1 g:
 the gyroscope smooths and bridges, gravity decides where the thigh is. (Trusting the gyroscope
-through whole movements overshoots badly on real sensors whose rate scale is off.) Samples
-whose specific force is far from 1 g (a knock on the bed or the sensor) move neither sensor's
-contribution: nothing a rehab movement does produces a third of a g.
+through whole movements overshoots badly on real sensors whose rate scale is off.) The
+departure from 1 g that weakens the pull is averaged over a tenth of a second: a tremor swings
+the accelerometer by tens of degrees each cycle, and a gain following it within the cycle
+turned the swing into a bias of several degrees at the far end of a held rep. Samples whose
+specific force is far from 1 g (a knock on the bed or the sensor, the swing of a fast movement)
+do not pull at all; the gyroscope still turns the estimate, as in Fusion.
 
 Inclination is the elevation of the thigh's long axis, measured from the reference pose. The
 long axis is not known from a single still pose, so it is learnt from the direction in which
@@ -38,9 +41,13 @@ class OrientationSettings:
     still_tau_s: float = 0.05
     #: Extra time constant per g of departure from 1 g: the further, the less it is gravity.
     tau_per_g_s: float = 4.0
+    #: The departure from 1 g that sets the pull is averaged over this long, longer than a
+    #: tremor's cycle: a gain that changed within the cycle would rectify the tremor's swing
+    #: of the accelerometer into a bias of degrees.
+    force_error_tau_s: float = 0.1
     #: Extra time constant per degree-per-second of rotation.
     tau_per_dps_s: float = 0.0
-    #: Specific force further than this from 1 g is a jolt: both sensors are ignored.
+    #: Specific force further than this from 1 g is a jolt: the accelerometer is ignored.
     jolt_g: float = 0.3
     #: The long axis is learnt from the motion between these tilts from the reference.
     axis_learn_deg: float = 4.0
@@ -81,6 +88,7 @@ class InclinationEstimator:
         self.axis_fixed = False
         self.gyro_bias_dps = (0.0, 0.0, 0.0)
         self.jolts = 0
+        self.force_error_g = 0.0
 
     @property
     def axis_known(self) -> bool:
@@ -115,6 +123,8 @@ class InclinationEstimator:
         still_tau, tau_per_dps, tau_per_g, jolt_g = s.still_tau_s, s.tau_per_dps_s, s.tau_per_g_s, s.jolt_g
         rest_dps, rest_g, bias_tau = s.rest_dps, s.rest_g, s.bias_tau_s
         jolts = self.jolts
+        ferr = self.force_error_g
+        ferr_tau = s.force_error_tau_s
         dts = dt_s.tolist()
         acc = accel_g.tolist()
         gyr = gyro_dps.tolist()
@@ -129,17 +139,20 @@ class InclinationEstimator:
             gz -= bz
             anorm = math.sqrt(ax * ax + ay * ay + az * az)
             aerr = abs(anorm - 1.0)
+            # "up" is fixed in the world, so in the sensor's axes it turns against the sensor. The
+            # gyroscope always counts (as in Fusion): a knock shakes it for a few hundredths of a
+            # second, which gravity then undoes, while a fast movement's turn is real.
+            wx, wy, wz = gx * _DEG * dt, gy * _DEG * dt, gz * _DEG * dt
+            ux, uy, uz = ux + (uy * wz - uz * wy), uy + (uz * wx - ux * wz), uz + (ux * wy - uy * wx)
+            if axis_fixed:
+                # The thigh's front turns in the sensor's axes as the strap slips round it.
+                lx, ly, lz = axis
+                wu = wx * lx + wy * ly + wz * lz
+                fx, fy, fz = fx + wu * (fy * lz - fz * ly), fy + wu * (fz * lx - fx * lz), fz + wu * (fx * ly - fy * lx)
             if aerr < jolt_g:
-                # "up" is fixed in the world, so in the sensor's axes it turns against the sensor.
-                wx, wy, wz = gx * _DEG * dt, gy * _DEG * dt, gz * _DEG * dt
-                ux, uy, uz = ux + (uy * wz - uz * wy), uy + (uz * wx - ux * wz), uz + (ux * wy - uy * wx)
-                if axis_fixed:
-                    # The thigh's front turns in the sensor's axes as the strap slips round it.
-                    lx, ly, lz = axis
-                    wu = wx * lx + wy * ly + wz * lz
-                    fx, fy, fz = fx + wu * (fy * lz - fz * ly), fy + wu * (fz * lx - fx * lz), fz + wu * (fx * ly - fy * lx)
                 rate_dps = math.sqrt(gx * gx + gy * gy + gz * gz)
-                k = dt / (still_tau + tau_per_dps * rate_dps + tau_per_g * aerr)
+                ferr += dt / (ferr_tau + dt) * (aerr - ferr)
+                k = dt / (still_tau + tau_per_dps * rate_dps + tau_per_g * ferr)
                 if k > 1.0:
                     k = 1.0
                 inv = 1.0 / anorm
@@ -154,6 +167,9 @@ class InclinationEstimator:
                     by += kb * gy
                     bz += kb * gz
             else:
+                # A jolt (a knock, or the pull of a fast swing): the accelerometer is not gravity.
+                norm = math.sqrt(ux * ux + uy * uy + uz * uz)
+                ux, uy, uz = ux / norm, uy / norm, uz / norm
                 jolts += 1
             if not axis_fixed:
                 c = ux * rx + uy * ry + uz * rz
@@ -189,4 +205,5 @@ class InclinationEstimator:
         self.axis = axis
         self.axis_fixed = axis_fixed
         self.jolts = jolts
+        self.force_error_g = ferr
         return out

@@ -32,17 +32,22 @@ def flexion_profile(t_s, plan):
     return angle
 
 
-def thigh_trace(flexion_deg, t_s, mounting=None, strap_deg=None, noise_g=0.0, noise_dps=0.0, seed=0):
+def thigh_trace(flexion_deg, t_s, mounting=None, strap_deg=None, noise_g=0.0, noise_dps=0.0, seed=0,
+                lever_m=0.0):
     """Accel (g) and gyro (deg/s) of a sensor on a thigh flexing by ``flexion_deg`` about the
     world's y axis (thigh along x when flat), mounted with the (3, 3) rotation ``mounting``
-    (sensor axes in thigh axes) and turned round the thigh by ``strap_deg`` (a slipping strap)."""
+    (sensor axes in thigh axes) and turned round the thigh by ``strap_deg`` (a slipping strap).
+    ``lever_m`` is how far down the thigh from the hip the sensor sits: the movement's own
+    (tangential and centripetal) acceleration is added to gravity; 0 leaves it out."""
     mounting = np.eye(3) if mounting is None else np.asarray(mounting)
     strap_deg = np.zeros_like(t_s) if strap_deg is None else strap_deg
     thigh = rotation_about([0, 1, 0], -np.radians(flexion_deg))
     strap = rotation_about([1, 0, 0], np.radians(strap_deg))
     sensor = thigh @ strap @ mounting                       # sensor axes -> world
-    accel_g = np.einsum("nji,j->ni", sensor, np.array([0.0, 0.0, 1.0]))
     dt = np.gradient(t_s)
+    position_m = thigh @ np.array([lever_m, 0.0, 0.0])
+    movement_g = np.gradient(np.gradient(position_m, t_s, axis=0), t_s, axis=0) / 9.80665
+    accel_g = np.einsum("nji,nj->ni", sensor, movement_g + np.array([0.0, 0.0, 1.0]))
     dr = np.gradient(sensor, axis=0) / dt[:, None, None]
     omega = np.einsum("nji,njk->nik", sensor, dr)           # R^T dR/dt = [w]x
     gyro_dps = np.degrees(np.stack([omega[:, 2, 1], omega[:, 0, 2], omega[:, 1, 0]], axis=1))
