@@ -135,6 +135,7 @@ class RepCounter:
         self._threshold_key: tuple | None = None
         self._threshold_deg = 0.0
         self._still_since_s: float | None = None
+        self._settled_lo = self._settled_hi = 0.0
         #: Still at the bottom, between reps, for a while: where "tilt" re-takes its rest.
         self.long_rest = False
         self._rest_since_s: float | None = None
@@ -220,10 +221,19 @@ class RepCounter:
         self.long_rest = (self._rest_since_s is not None
                           and t_s - self._rest_since_s >= s.long_rest_s)
 
+        # Settled in a pose means staying in the band the whole time, not drifting through it a
+        # window at a time (a slow pelvic tilt moves under a degree in any one window).
+        band = max(s.settled_floor_deg, s.still_fraction * self.rep_threshold_deg)
+        if settled and self._still_since_s is not None:
+            self._settled_lo = min(self._settled_lo, angle_deg)
+            self._settled_hi = max(self._settled_hi, angle_deg)
+            if self._settled_hi - self._settled_lo > band:
+                self._still_since_s = None
         if not settled:
             self._still_since_s = None
         elif self._still_since_s is None:
             self._still_since_s = t_s - s.still_window_s
+            self._settled_lo, self._settled_hi = lows[0][1], highs[0][1]
         if (self.phase == self.LOW and self._still_since_s is not None
                 and t_s - self._still_since_s >= s.rest_settle_s):
             self.rest_deg = (highs[0][1] + lows[0][1]) / 2   # settled between reps: the rest

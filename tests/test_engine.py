@@ -141,6 +141,68 @@ def test_lost_samples_are_counted_and_do_not_stop_the_count():
     assert engine.state.lost_samples == pytest.approx(50, abs=1)
 
 
+@pytest.mark.parametrize("tremor_hz", [6.0, 8.0, 11.0])
+@pytest.mark.parametrize("rate_hz", [100.0, 200.0])
+def test_a_hold_with_a_tremor_reads_as_the_pose_held(tremor_hz, rate_hz):
+    # A beating tremor on a sensor 0.2 m from the hip (up to 0.5 g of swing) turns the
+    # accelerometer by tens of degrees each cycle, more as the beat swells. The angle on the
+    # dashboard must stay at the pose held, not rise and sag with the beat, and the hold is
+    # timed from arrival to departure.
+    plan, holds, end_s = knee_to_chest_plan(reps=2, top_deg=75.0)
+    t_s = np.arange(0, end_s, 1 / rate_hz)
+    amplitude_deg = math.degrees(0.5 * 9.80665 / (0.2 * (2 * np.pi * tremor_hz) ** 2))
+    tremor_deg = np.zeros_like(t_s)
+    for start_s, stop_s in holds:
+        fade = np.clip(np.minimum(t_s - start_s, stop_s - t_s) / 0.6, 0.0, 1.0)
+        beating = (np.sin(2 * np.pi * tremor_hz * t_s) + 0.6 * np.sin(2 * np.pi * 1.07 * tremor_hz * t_s)
+                   + 0.4 * np.sin(2 * np.pi * 0.91 * tremor_hz * t_s)) / 2.0
+        tremor_deg += amplitude_deg * fade * beating
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan) + tremor_deg, t_s, lever_m=0.2)
+    engine = Engine(get_exercise("knee_to_chest"))
+    chunk = int(rate_hz / 10)
+    held_deg = []
+    for i in range(0, len(t_s), chunk):
+        engine.update(t_s[i:i + chunk], accel_g[i:i + chunk], gyro_dps[i:i + chunk])
+        now_s = t_s[min(i + chunk, len(t_s)) - 1]
+        if any(start_s + 1.5 < now_s < stop_s for start_s, stop_s in holds):
+            held_deg.append(engine.state.angle_deg)
+    engine.finish()
+    assert max(abs(a - 75.0) for a in held_deg) < 2.0
+    assert engine.state.reps == 2
+    assert len(engine.state.holds) == 2
+    for hold, (start_s, stop_s) in zip(engine.state.holds, holds):
+        assert hold.start_s == pytest.approx(start_s, abs=0.5)
+        assert hold.end_s == pytest.approx(stop_s, abs=0.5)
+
+
+def test_a_fast_movement_that_pulls_a_third_of_a_g_is_followed_by_the_gyroscope():
+    # Up to 90 degrees in 0.6 s, the sensor 0.25 m from the hip: over half a g of centripetal
+    # pull that the accelerometer cannot tell from a knock. The hold starts on arrival.
+    plan = [(3.0, 0.6, 90.0), (23.6, 2.5, 0.0)]
+    t_s = np.arange(0, 30, 0.01)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, lever_m=0.25)
+    assert np.abs(np.linalg.norm(accel_g, axis=1) - 1.0).max() > 0.3
+    engine, _ = run("knee_to_chest", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 1
+    (hold,) = engine.state.holds
+    assert hold.start_s == pytest.approx(3.6, abs=0.5)
+    assert hold.end_s == pytest.approx(23.6, abs=0.5)
+
+
+@pytest.mark.parametrize("move_s", [2.0, 4.5, 6.0])
+def test_slow_pelvic_tilts_are_each_a_rep_not_a_drift_of_the_resting_pose(move_s):
+    # A tilt of 4 degrees over several seconds moves under a degree in any half second, as
+    # little as a settled thigh sways; the resting pose is where the thigh stays, not passes.
+    plan, t = [(3.0, 3.0, 40.0)], 9.0
+    for _ in range(8):
+        plan += [(t, move_s, 36.0), (t + move_s + 1.0, move_s, 40.0)]
+        t += 2 * move_s + 1.0 + 4.0
+    t_s = np.arange(0, t + 2.0, 0.02)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.002, noise_dps=0.05)
+    engine, _ = run("pelvic_tilt", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 8
+
+
 def test_a_knock_is_not_a_rep():
     t_s = np.arange(0, 12, 0.01)
     accel_g, gyro_dps = thigh_trace(np.zeros_like(t_s), t_s)
