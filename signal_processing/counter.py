@@ -115,6 +115,9 @@ class RepCounter:
     def reset(self) -> None:
         self.phase = self.LOW
         self.reps = 0
+        #: The latest long gap of lost samples: last time seen before it, first time after,
+        #: and when the angle had settled after the jump across it.
+        self.gap_s: tuple[float, float, float] | None = None
         self.holds: list[Hold] = []
         self.amplitudes: deque[float] = deque(maxlen=self.settings.typical_reps)
         self.durations: deque[float] = deque(maxlen=self.settings.typical_reps)
@@ -361,6 +364,9 @@ class RepCounter:
               and back_deg < max(self._hold_band_deg(self.peak), s.hold_end_fraction * self.peak)):
             tail_s = self._tail * self.peak / max(self.peak_speed_dps, 1e-6)
             self.hold_start_s = min(self.settled_s - self.delay_s + tail_s, t_s - self.delay_s)
+            if self._in_gap(self.settled_s):
+                # The movement out ended unseen: the hold is timed from when it was first seen.
+                self.hold_start_s = self.gap_s[1]
             self.hold_level = y
             events.append(Event("hold_started", self.hold_start_s))
 
@@ -389,6 +395,15 @@ class RepCounter:
         self.durations.popleft()
         return [Event("rep_retracted", t_s - self.delay_s, rep=self.reps)]
 
+    def gap(self, last_seen_s: float, seen_again_s: float, settled_by_s: float) -> None:
+        """Samples were lost between the first two times; the angle jumps across the gap and
+        its smoothing has settled by the third."""
+        self.gap_s = (last_seen_s, seen_again_s, settled_by_s)
+
+    def _in_gap(self, t_s: float) -> bool:
+        """Whether a moment found at grid time ``t_s`` came from the jump across the latest gap."""
+        return self.gap_s is not None and self.gap_s[1] <= t_s <= self.gap_s[2]
+
     def _min_rep_s(self) -> float:
         """Knocks are quicker than any rep, and so is shifting on the bed once the person's own
         pace is known."""
@@ -409,6 +424,8 @@ class RepCounter:
         began = self.fast_since_s if self.fast_since_s is not None else t_s
         tail_s = self._tail * self.peak / max(self.peak_speed_dps, 1e-6)
         end_s = max(self.hold_start_s, began - self.delay_s - tail_s)
+        if self._in_gap(began) and self.hold_start_s <= self.gap_s[0]:
+            end_s = self.gap_s[0]   # it started back unseen: timed to when it was last seen
         hold = Hold(self.hold_start_s, end_s)
         self.hold_start_s = None
         self.settled_s = None   # a later pause at the far end is a hold of its own

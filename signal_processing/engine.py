@@ -43,6 +43,9 @@ class EngineSettings:
     grid_step_s: float = 0.02
     #: A step this many sample periods long means samples were lost.
     gap_periods: float = 2.5
+    #: After a gap longer than the smoothing's delay, "up" is re-taken from the mean
+    #: accelerometer reading over this long (several tremor cycles).
+    resume_s: float = 0.2
     orientation: OrientationSettings = field(default_factory=OrientationSettings)
     counter: CounterSettings = field(default_factory=CounterSettings)
 
@@ -82,6 +85,12 @@ class Engine:
         self._grid_last: tuple[float, float] | None = None
         self._speed_dps = 0.0
         self._angle_deg: float | None = None
+        # After a long gap of lost samples: the last grid point (t, angle) before it, and
+        # until when the smoothing follows the estimate directly.
+        self._gap_from: tuple[float, float] | None = None
+        self._resume_until_s: float | None = None
+        self._resume_accel = np.zeros(3)
+        self._resume_n = 0
 
     # -- public API ----------------------------------------------------------------------------
     def update(self, t_s, accel_g, gyro_dps) -> list[Event]:
@@ -249,7 +258,12 @@ class Engine:
                     # thigh is now within a fraction of a second; no one sample is trusted.
                     if math.isfinite(dt[hi]):
                         self._lost += max(0, int(round(dt[hi] / period_s)) - 1)
-                    # No speed across the gap: an average over it would read as a pause.
+                        if dt[hi] > 2.0 * self.settings.smoothing_tau_s and self._grid_last is not None:
+                            # Longer than the smoothing's delay: whatever the thigh did unseen
+                            # is done; start again from where it is (see `_run`).
+                            self._gap_from = self._grid_last
+                    # No speed from the samples either side: an average over the gap would
+                    # read as a pause.
                     self._grid_last = None
                     dt[hi] = period_s
                 lo = hi
@@ -259,16 +273,44 @@ class Engine:
     def _run(self, t_s, dt_s, accel_g, gyro_dps) -> list[Event]:
         tilt = self.exercise.measure == "tilt"
         ups: list | None = [] if tilt else None
+        gap_from = self._gap_from
+        jump = False
+        if gap_from is not None:
+            if self._resume_until_s is None:
+                self._resume_until_s = float(t_s[0]) + self.settings.resume_s
+                self._resume_accel = np.zeros(3)
+                self._resume_n = 0
+                self.counter.gap(gap_from[0] - self.counter.delay_s, float(t_s[0]),
+                                 self._resume_until_s + 2.0 * self.counter.delay_s)
+            # The gyroscope did not see what the thigh did in the gap: take "up" afresh from the
+            # mean accelerometer reading over the first moments after it (one reading alone
+            # can be tens of degrees out under a tremor), then carry on from there.
+            split = int(np.searchsorted(t_s, self._resume_until_s))
+            if split:
+                self.inclination.update(dt_s[:split], accel_g[:split], gyro_dps[:split])
+                head = accel_g[:split]
+                calm = np.abs(np.linalg.norm(head, axis=1) - 1.0) < self.settings.orientation.jolt_g
+                self._resume_accel = self._resume_accel + head[calm].sum(axis=0)
+                self._resume_n += int(calm.sum())
+            if split == len(t_s):
+                return []
+            if self._resume_n:
+                self.inclination.resume(self._resume_accel / self._resume_n)
+            self._resume_until_s = None
+            jump = True
+            t_s, dt_s, accel_g, gyro_dps = t_s[split:], dt_s[split:], accel_g[split:], gyro_dps[split:]
         angle = self.inclination.update(dt_s, accel_g, gyro_dps, ups)
         tau = self.settings.smoothing_tau_s
         grid_step = self.settings.grid_step_s
         e1, e2 = self._smooth1, self._smooth2
         v1, v2 = self._up1, self._up2
-        if self._angle_deg is None:
+        if self._angle_deg is None or jump:
+            # The first samples, or the first after a long gap: nothing to smooth against.
             e1 = e2 = float(angle[0])
             if tilt:
                 v1 = v2 = ups[0]
-                self._rest_up = self.inclination.reference_up
+                if self._angle_deg is None:
+                    self._rest_up = self.inclination.reference_up
         next_s = self._grid_next_s
         last = self._grid_last
         speed = self._speed_dps
@@ -295,6 +337,10 @@ class Engine:
             if last is not None and t > last[0]:
                 raw = (e2 - last[1]) / (t - last[0])
                 speed += min(1.0, (t - last[0]) / (tau / 2 + t - last[0])) * (raw - speed)
+            elif gap_from is not None and t > gap_from[0]:
+                # Across a long gap the thigh moved at least this fast, on average.
+                speed = (e2 - gap_from[1]) / (t - gap_from[0])
+                gap_from = self._gap_from = None
             last = (t, e2)
             next_s = t + grid_step - 1e-9 if t - next_s > grid_step else next_s + grid_step
             events += counter.step(t, e2, speed)

@@ -102,6 +102,11 @@ class InclinationEstimator:
         self.anterior = self.up
         self.gyro_bias_dps = tuple(map(float, gyro_bias_dps))
 
+    def resume(self, accel_g: np.ndarray) -> None:
+        """After lost samples the gyroscope has not followed the thigh: take "up" afresh from
+        ``accel_g``, a mean accelerometer reading."""
+        self.up = _normalised(*map(float, accel_g))
+
     def update(self, dt_s: np.ndarray, accel_g: np.ndarray, gyro_dps: np.ndarray,
                ups: list | None = None) -> np.ndarray:
         """Return the inclination in degrees for each sample; ``dt_s`` is each sample's step.

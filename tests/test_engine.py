@@ -87,11 +87,14 @@ def test_inclination_is_the_thigh_elevation_in_any_mounting(seed, angle_deg):
 
 
 @SLOW
-@given(cuts=st.lists(st.integers(1, 3000), min_size=1, max_size=30))
-def test_how_samples_are_chunked_never_changes_what_is_reported(cuts):
+@given(cuts=st.lists(st.integers(1, 3000), min_size=1, max_size=30), lost=st.booleans())
+def test_how_samples_are_chunked_never_changes_what_is_reported(cuts, lost):
     plan, _, end_s = knee_to_chest_plan(reps=2, hold_s=5.0)
     t_s = np.arange(0, end_s, 0.01)
     accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.003, noise_dps=0.05)
+    if lost:   # two long gaps, one across the first lift: the resumption spans chunks too
+        keep = ~(((t_s >= 2.8) & (t_s < 4.6)) | ((t_s >= 12.0) & (t_s < 12.6)))
+        t_s, accel_g, gyro_dps = t_s[keep], accel_g[keep], gyro_dps[keep]
     whole, whole_events = run("knee_to_chest", t_s, accel_g, gyro_dps, chunk=len(t_s))
     engine, events = run_cut("knee_to_chest", t_s, accel_g, gyro_dps, cuts)
     assert events == whole_events
@@ -201,6 +204,38 @@ def test_slow_pelvic_tilts_are_each_a_rep_not_a_drift_of_the_resting_pose(move_s
     accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.002, noise_dps=0.05)
     engine, _ = run("pelvic_tilt", t_s, accel_g, gyro_dps)
     assert engine.state.reps == 8
+
+
+def test_a_hold_whose_movement_out_was_lost_is_timed_from_when_the_thigh_is_seen_there():
+    # The whole lift (3.0 to 4.2 s) falls in 1.5 s of lost samples: the hold is timed from the
+    # first sample after the gap, not a second later while the estimate catches up.
+    plan = [(3.0, 1.2, 90.0), (24.2, 2.0, 0.0)]
+    t_s = np.arange(0, 30, 0.01)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, lever_m=0.2, noise_g=0.003,
+                                    noise_dps=0.05)
+    keep = (t_s < 2.9) | (t_s >= 4.4)
+    engine, _ = run("knee_to_chest", t_s[keep], accel_g[keep], gyro_dps[keep])
+    assert engine.state.reps == 1
+    (hold,) = engine.state.holds
+    assert hold.start_s == pytest.approx(4.4, abs=0.25)
+    assert hold.end_s == pytest.approx(24.2, abs=0.5)
+
+
+@pytest.mark.parametrize("gap_s", [0.25, 1.25, 1.75])   # the tremor at its swing's peak on resuming
+def test_samples_lost_in_the_middle_of_a_trembling_hold_neither_end_nor_cancel_it(gap_s):
+    plan, holds, end_s = knee_to_chest_plan(reps=1, top_deg=80.0)
+    (start_s, stop_s), = holds
+    t_s = np.arange(0, end_s, 0.005)
+    fade = np.clip(np.minimum(t_s - start_s, stop_s - t_s) / 0.6, 0.0, 1.0)
+    tremor_deg = 0.35 * fade * np.sin(2 * np.pi * 9.0 * t_s)             # 0.45 g of swing
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan) + tremor_deg, t_s, lever_m=0.2)
+    keep = (t_s < 15.0) | (t_s >= 15.0 + gap_s)
+    engine, events = run("knee_to_chest", t_s[keep], accel_g[keep], gyro_dps[keep])
+    assert engine.state.reps == 1
+    assert "hold_cancelled" not in [e.kind for e in events]
+    (hold,) = engine.state.holds
+    assert hold.start_s == pytest.approx(start_s, abs=0.5)
+    assert hold.end_s == pytest.approx(stop_s, abs=0.5)
 
 
 def test_a_knock_is_not_a_rep():
