@@ -12,12 +12,15 @@ turned the swing into a bias of several degrees at the far end of a held rep. Sa
 specific force is far from 1 g (a knock on the bed or the sensor, the swing of a fast movement)
 do not pull at all; the gyroscope still turns the estimate, as in Fusion.
 
-Inclination is the elevation of the thigh's long axis, measured from the reference pose. The
-long axis is not known from a single still pose, so it is learnt from the direction in which
-"up" moves during the first real excursion (the knee goes up first in every exercise of the
-programme), then fixed: it is a property of the strap on this thigh. Elevation of the long axis
-is unchanged when the strap slips round the thigh, and the anterior reference that only picks
-the branch beyond 90 degrees is re-taken during rests near flat.
+Inclination is the angle of the thigh's long axis above the horizontal, measured in the plane
+of the motion (from "up"'s components along the long axis and along the thigh's front), from
+the reference pose. The long axis is not known from a single still pose, so it is learnt from
+the direction in which "up" moves during the first real excursion (the knee goes up first in
+every exercise of the programme), then fixed: it is a property of the strap on this thigh. The
+front follows the strap slipping round the thigh and is re-taken during rests near flat. Taking
+the angle in the plane matters past upright: a thigh that swings out as it comes up never
+points straight up, so its plain elevation tops out short of 90 degrees and must jump to the
+far side.
 
 This mirrors Fusion's AHRS (gain, acceleration rejection, bias tracking at rest) reduced to the
 gravity direction, which is all inclination needs, written with plain floats so that a
@@ -194,10 +197,7 @@ class InclinationEstimator:
             lx, ly, lz = axis
             sin_el = ux * lx + uy * ly + uz * lz
             front = ux * fx + uy * fy + uz * fz
-            cos_el = math.sqrt(max(0.0, 1.0 - sin_el * sin_el))
-            if front < 0.0:
-                cos_el = -cos_el
-            out[i] = math.degrees(math.atan2(sin_el, cos_el))
+            out[i] = math.degrees(math.atan2(sin_el, front))
             if axis_fixed and -0.5 < sin_el < 0.5 and aerr < rest_g:
                 # Within 30 degrees of flat the front is plain from gravity: re-take it.
                 fx, fy, fz = _normalised(ux - sin_el * lx, uy - sin_el * ly, uz - sin_el * lz)

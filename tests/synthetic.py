@@ -33,15 +33,18 @@ def flexion_profile(t_s, plan):
 
 
 def thigh_trace(flexion_deg, t_s, mounting=None, strap_deg=None, noise_g=0.0, noise_dps=0.0, seed=0,
-                lever_m=0.0):
+                lever_m=0.0, hinge_out_deg=0.0):
     """Accel (g) and gyro (deg/s) of a sensor on a thigh flexing by ``flexion_deg`` about the
     world's y axis (thigh along x when flat), mounted with the (3, 3) rotation ``mounting``
     (sensor axes in thigh axes) and turned round the thigh by ``strap_deg`` (a slipping strap).
     ``lever_m`` is how far down the thigh from the hip the sensor sits: the movement's own
-    (tangential and centripetal) acceleration is added to gravity; 0 leaves it out."""
+    (tangential and centripetal) acceleration is added to gravity; 0 leaves it out.
+    ``hinge_out_deg`` tilts the axis of flexion out of the horizontal, so that the thigh also
+    swings out to the side as it comes up (as most people's does)."""
     mounting = np.eye(3) if mounting is None else np.asarray(mounting)
     strap_deg = np.zeros_like(t_s) if strap_deg is None else strap_deg
-    thigh = rotation_about([0, 1, 0], -np.radians(flexion_deg))
+    hinge_out = np.radians(hinge_out_deg)
+    thigh = rotation_about([0, np.cos(hinge_out), np.sin(hinge_out)], -np.radians(flexion_deg))
     strap = rotation_about([1, 0, 0], np.radians(strap_deg))
     sensor = thigh @ strap @ mounting                       # sensor axes -> world
     dt = np.gradient(t_s)

@@ -238,6 +238,25 @@ def test_samples_lost_in_the_middle_of_a_trembling_hold_neither_end_nor_cancel_i
     assert hold.end_s == pytest.approx(stop_s, abs=0.5)
 
 
+@pytest.mark.parametrize("top_deg", [100.0, 120.0])
+def test_a_knee_drawn_past_upright_while_the_thigh_swings_out_is_timed_smoothly(top_deg):
+    # Most people's thigh swings out as the knee comes up, so the thigh never points straight
+    # up: its elevation topped out short of 90 degrees and then jumped to the far branch, a
+    # false burst of speed that timed holds a second long. The angle is taken in the plane of
+    # the motion.
+    plan, holds, end_s = knee_to_chest_plan(reps=2, top_deg=top_deg, move_s=4.0)
+    t_s = np.arange(0, end_s, 0.01)
+    flexion_deg = flexion_profile(t_s, plan)
+    accel_g, gyro_dps = thigh_trace(flexion_deg, t_s, lever_m=0.2, hinge_out_deg=12.0, noise_g=0.003,
+                                    noise_dps=0.05)
+    engine, _ = run("knee_to_chest", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 2
+    assert len(engine.state.holds) == 2
+    for hold, (start_s, stop_s) in zip(engine.state.holds, holds):
+        assert hold.start_s == pytest.approx(start_s, abs=0.3)
+        assert hold.end_s == pytest.approx(stop_s, abs=0.3)
+
+
 def test_a_knock_is_not_a_rep():
     t_s = np.arange(0, 12, 0.01)
     accel_g, gyro_dps = thigh_trace(np.zeros_like(t_s), t_s)
