@@ -118,6 +118,7 @@ class RepCounter:
         #: The latest long gap of lost samples: last time seen before it, first time after,
         #: and when the angle had settled after the jump across it.
         self.gap_s: tuple[float, float, float] | None = None
+        self.gap_moved_deg = 0.0
         self.holds: list[Hold] = []
         self.amplitudes: deque[float] = deque(maxlen=self.settings.typical_reps)
         self.durations: deque[float] = deque(maxlen=self.settings.typical_reps)
@@ -365,8 +366,10 @@ class RepCounter:
             tail_s = self._tail * self.peak / max(self.peak_speed_dps, 1e-6)
             self.hold_start_s = min(self.settled_s - self.delay_s + tail_s, t_s - self.delay_s)
             if self._in_gap(self.settled_s):
-                # The movement out ended unseen: the hold is timed from when it was first seen.
-                self.hold_start_s = self.gap_s[1]
+                # Found only across a gap. If the thigh got there unseen, the hold is timed from
+                # when it was first seen there; if not, it was there before the gap.
+                moved = abs(self.gap_moved_deg) >= self._hold_band_deg(self.peak)
+                self.hold_start_s = self.gap_s[1] if moved else self.gap_s[0]
             self.hold_level = y
             events.append(Event("hold_started", self.hold_start_s))
 
@@ -395,10 +398,11 @@ class RepCounter:
         self.durations.popleft()
         return [Event("rep_retracted", t_s - self.delay_s, rep=self.reps)]
 
-    def gap(self, last_seen_s: float, seen_again_s: float, settled_by_s: float) -> None:
-        """Samples were lost between the first two times; the angle jumps across the gap and
-        its smoothing has settled by the third."""
+    def gap(self, last_seen_s: float, seen_again_s: float, settled_by_s: float, moved_deg: float) -> None:
+        """Samples were lost between the first two times; the angle jumps across the gap by
+        ``moved_deg`` and its smoothing has settled by the third."""
         self.gap_s = (last_seen_s, seen_again_s, settled_by_s)
+        self.gap_moved_deg = moved_deg
 
     def _in_gap(self, t_s: float) -> bool:
         """Whether a moment found at grid time ``t_s`` came from the jump across the latest gap."""
@@ -424,7 +428,8 @@ class RepCounter:
         began = self.fast_since_s if self.fast_since_s is not None else t_s
         tail_s = self._tail * self.peak / max(self.peak_speed_dps, 1e-6)
         end_s = max(self.hold_start_s, began - self.delay_s - tail_s)
-        if self._in_gap(began) and self.hold_start_s <= self.gap_s[0]:
+        if (self._in_gap(began) and self.hold_start_s <= self.gap_s[0]
+                and abs(self.gap_moved_deg) >= self._hold_band_deg(self.peak)):
             end_s = self.gap_s[0]   # it started back unseen: timed to when it was last seen
         hold = Hold(self.hold_start_s, end_s)
         self.hold_start_s = None

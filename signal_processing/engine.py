@@ -87,7 +87,9 @@ class Engine:
         self._angle_deg: float | None = None
         # After a long gap of lost samples: the last grid point (t, angle) before it, and
         # until when the smoothing follows the estimate directly.
-        self._gap_from: tuple[float, float] | None = None
+        # (grid time, angle, last sample's time) before it,
+        self._gap_from: tuple[float, float, float] | None = None
+        self._seen_again_s = 0.0
         self._resume_until_s: float | None = None
         self._resume_accel = np.zeros(3)
         self._resume_n = 0
@@ -261,7 +263,8 @@ class Engine:
                         if dt[hi] > 2.0 * self.settings.smoothing_tau_s and self._grid_last is not None:
                             # Longer than the smoothing's delay: whatever the thigh did unseen
                             # is done; start again from where it is (see `_run`).
-                            self._gap_from = self._grid_last
+                            last_seen_s = float(t_s[hi - 1]) if hi else self._last_t_s
+                            self._gap_from = (*self._grid_last, last_seen_s)
                     # No speed from the samples either side: an average over the gap would
                     # read as a pause.
                     self._grid_last = None
@@ -280,8 +283,7 @@ class Engine:
                 self._resume_until_s = float(t_s[0]) + self.settings.resume_s
                 self._resume_accel = np.zeros(3)
                 self._resume_n = 0
-                self.counter.gap(gap_from[0] - self.counter.delay_s, float(t_s[0]),
-                                 self._resume_until_s + 2.0 * self.counter.delay_s)
+                self._seen_again_s = float(t_s[0])
             # The gyroscope did not see what the thigh did in the gap: take "up" afresh from the
             # mean accelerometer reading over the first moments after it (one reading alone
             # can be tens of degrees out under a tremor), then carry on from there.
@@ -311,6 +313,10 @@ class Engine:
                 v1 = v2 = ups[0]
                 if self._angle_deg is None:
                     self._rest_up = self.inclination.reference_up
+            if jump:
+                moved_deg = (self._tilt_deg(v2) if tilt else e2) - gap_from[1]
+                self.counter.gap(gap_from[2], self._seen_again_s, float(t_s[0]) + 2.0 * self.counter.delay_s,
+                                 moved_deg)
         next_s = self._grid_next_s
         last = self._grid_last
         speed = self._speed_dps

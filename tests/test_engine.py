@@ -221,6 +221,22 @@ def test_a_hold_whose_movement_out_was_lost_is_timed_from_when_the_thigh_is_seen
     assert hold.end_s == pytest.approx(24.2, abs=0.5)
 
 
+def test_a_hold_reached_just_before_samples_were_lost_is_timed_from_its_arrival():
+    # The lift ends at 5.5 s and 1.8 s of samples are lost from 5.3 s, as the thigh came to rest
+    # a fraction of a degree short of the top (too soon for the smoothing to show it settled).
+    # It has not moved across the gap, so the hold did not start when it was next seen.
+    plan = [(3.0, 2.5, 95.0), (25.5, 2.5, 0.0)]
+    t_s = np.arange(0, 31, 0.02)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, lever_m=0.2, noise_g=0.003,
+                                    noise_dps=0.05)
+    keep = (t_s < 5.3) | (t_s >= 7.1)
+    engine, _ = run("knee_to_chest", t_s[keep], accel_g[keep], gyro_dps[keep])
+    assert engine.state.reps == 1
+    (hold,) = engine.state.holds
+    assert hold.start_s == pytest.approx(5.5, abs=0.3)
+    assert hold.end_s == pytest.approx(25.5, abs=0.5)
+
+
 @pytest.mark.parametrize("gap_s", [0.25, 1.25, 1.75])   # the tremor at its swing's peak on resuming
 def test_samples_lost_in_the_middle_of_a_trembling_hold_neither_end_nor_cancel_it(gap_s):
     plan, holds, end_s = knee_to_chest_plan(reps=1, top_deg=80.0)
