@@ -206,34 +206,26 @@ def test_slow_pelvic_tilts_are_each_a_rep_not_a_drift_of_the_resting_pose(move_s
     assert engine.state.reps == 8
 
 
-def test_a_hold_whose_movement_out_was_lost_is_timed_from_when_the_thigh_is_seen_there():
-    # The whole lift (3.0 to 4.2 s) falls in 1.5 s of lost samples: the hold is timed from the
-    # first sample after the gap, not a second later while the estimate catches up.
-    plan = [(3.0, 1.2, 90.0), (24.2, 2.0, 0.0)]
-    t_s = np.arange(0, 30, 0.01)
-    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, lever_m=0.2, noise_g=0.003,
-                                    noise_dps=0.05)
-    keep = (t_s < 2.9) | (t_s >= 4.4)
-    engine, _ = run("knee_to_chest", t_s[keep], accel_g[keep], gyro_dps[keep])
-    assert engine.state.reps == 1
-    (hold,) = engine.state.holds
-    assert hold.start_s == pytest.approx(4.4, abs=0.25)
-    assert hold.end_s == pytest.approx(24.2, abs=0.5)
-
-
-def test_a_hold_reached_just_before_samples_were_lost_is_timed_from_its_arrival():
-    # The lift ends at 5.5 s and 1.8 s of samples are lost from 5.3 s, as the thigh came to rest
-    # a fraction of a degree short of the top (too soon for the smoothing to show it settled).
-    # It has not moved across the gap, so the hold did not start when it was next seen.
-    plan = [(3.0, 2.5, 95.0), (25.5, 2.5, 0.0)]
+@pytest.mark.parametrize("lift, lost, hold_start_s", [
+    # The whole lift falls in 1.5 s of lost samples: the hold is timed from the first sample
+    # after the gap, not a second later while the estimate catches up.
+    ((3.0, 1.2), (2.9, 4.4), 4.4),
+    # The lift ends at 5.5 s; samples are lost from 5.3 s, as the thigh came to rest a fraction
+    # of a degree short of the top (too soon for the smoothing to show it settled). It has not
+    # moved across the gap, so the hold did not start when it was next seen.
+    ((3.0, 2.5), (5.3, 7.1), 5.5),
+], ids=["lift-lost", "arrived-just-before"])
+def test_a_hold_beside_a_gap_of_lost_samples_is_timed_from_what_was_seen(lift, lost, hold_start_s):
+    start_s, move_s = lift
+    plan = [(start_s, move_s, 90.0), (25.5, 2.0, 0.0)]
     t_s = np.arange(0, 31, 0.02)
     accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, lever_m=0.2, noise_g=0.003,
                                     noise_dps=0.05)
-    keep = (t_s < 5.3) | (t_s >= 7.1)
+    keep = (t_s < lost[0]) | (t_s >= lost[1])
     engine, _ = run("knee_to_chest", t_s[keep], accel_g[keep], gyro_dps[keep])
     assert engine.state.reps == 1
     (hold,) = engine.state.holds
-    assert hold.start_s == pytest.approx(5.5, abs=0.3)
+    assert hold.start_s == pytest.approx(hold_start_s, abs=0.3)
     assert hold.end_s == pytest.approx(25.5, abs=0.5)
 
 
