@@ -62,8 +62,6 @@ class CounterSettings:
     long_rest_s: float = 2.0
     #: Settled this long between reps: that level is the resting pose...
     rest_settle_s: float = 1.0
-    #: ... but this long where it is back from the last rest against the exercise's way.
-    rest_against_s: float = 3.0
     #: ...and a rep must go this fraction of the rep threshold beyond it, the exercise's way.
     beyond_rest_fraction: float = 0.75
     #: A pause shorter than this at the far end is not a hold.
@@ -240,16 +238,9 @@ class RepCounter:
         elif self._still_since_s is None:
             self._still_since_s = t_s - s.still_window_s
             self._settled_lo, self._settled_hi = lows[0][1], highs[0][1]
-        if self.phase == self.LOW and self._still_since_s is not None:
-            level = (highs[0][1] + lows[0][1]) / 2
-            # Settled between reps: the rest. Settling back from the exercise's way takes longer
-            # to count: the slow turn of a rock the other way (the other leg's exercise) stays
-            # within the band for a second or two, and is not where the thigh rests. (Not for an
-            # undocumented exercise: its angle is the distance from the rest, so back is home.)
-            against = (self.exercise.measure != "tilt" and self.polarity != 0
-                       and (level - self.rest_deg) * self.polarity < -band)
-            if t_s - self._still_since_s >= (s.rest_against_s if against else s.rest_settle_s):
-                self.rest_deg = level
+        if (self.phase == self.LOW and self._still_since_s is not None
+                and t_s - self._still_since_s >= s.rest_settle_s):
+            self.rest_deg = (highs[0][1] + lows[0][1]) / 2   # settled between reps: the rest
         events: list[Event] = []
         if not self.in_start_pose and settled and self._in_documented_start_pose(angle_deg):
             if t_s - self._still_since_s >= s.start_pose_settle_s:
