@@ -263,6 +263,23 @@ def test_a_knee_drawn_past_upright_while_the_thigh_swings_out_is_timed_smoothly(
     assert_reps_and_holds(engine, holds, within_s=0.3)
 
 
+def test_pelvic_tilts_go_on_counting_after_the_thigh_settles_lower_with_short_rests():
+    # The thigh settles 5 degrees lower (a shift, or a strap slip read through a learnt axis a
+    # little off) and the person tilts on with two-second rests: the lower pose is the rest.
+    plan, t = [(3.0, 3.0, 45.0)], 9.0
+    for i in range(8):
+        base = 45.0 if i < 2 else 39.5
+        if i == 2:
+            plan.append((t, 1.5, base))
+            t += 3.0
+        plan += [(t, 1.5, base + 5.0), (t + 1.5, 1.5, base)]
+        t += 5.0
+    t_s = np.arange(0, t + 2.0, 0.04)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.002, noise_dps=0.05)
+    engine, _ = run("pelvic_tilt", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 8
+
+
 def test_a_knock_is_not_a_rep():
     t_s = np.arange(0, 12, 0.01)
     accel_g, gyro_dps = thigh_trace(np.zeros_like(t_s), t_s)
