@@ -293,6 +293,12 @@ class RepCounter:
                 return []
         self._last_peak_deg = None   # the last rep's fall is known now
         valley_deg = self.low_min_deg if direction > 0 else self.low_max_deg
+        if self.polarity != 0:
+            # Out from the rest, not from a passing excursion the other way (a shift's bump):
+            # a rep is measured from no further back than the settled band beyond the rest.
+            band = max(s.settled_floor_deg, s.still_fraction * threshold)
+            valley_deg = (max(valley_deg, self.rest_deg - band) if direction > 0
+                          else min(valley_deg, self.rest_deg + band))
         start_s = self.valley_s if direction > 0 else self.valley_max_s
         self._low_reset(t_s, angle_deg)
         self.phase = self.HIGH

@@ -280,6 +280,23 @@ def test_pelvic_tilts_go_on_counting_after_the_thigh_settles_lower_with_short_re
     assert engine.state.reps == 8
 
 
+def test_a_shift_that_bumps_the_thigh_the_other_way_does_not_hold_the_next_tilt_out():
+    # Tilts go down 4 degrees; a shift on the bed bumps the thigh 5 degrees up and back first.
+    # The next tilt is measured from the rest, not from the top of the bump (from which the
+    # thigh never came half way back, and the set stalled).
+    plan, t = [(3.0, 3.0, 40.0)], 9.0
+    for i in range(8):
+        if i == 2:
+            plan += [(t, 0.7, 45.0), (t + 0.7, 0.7, 40.0)]
+            t += 3.5
+        plan += [(t, 2.5, 36.0), (t + 2.5, 2.5, 40.0)]
+        t += 7.0
+    t_s = np.arange(0, t + 2.0, 0.005)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.002, noise_dps=0.05)
+    engine, _ = run("pelvic_tilt", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 8
+
+
 def test_a_knock_is_not_a_rep():
     t_s = np.arange(0, 12, 0.01)
     accel_g, gyro_dps = thigh_trace(np.zeros_like(t_s), t_s)
