@@ -43,6 +43,14 @@ def run(exercise, t_s, accel_g, gyro_dps, chunk=64):
     return engine, events
 
 
+def pelvic_tilts_counted(plan, end_s, step_s):
+    """Reps counted on a clean pelvic-tilt trace of ``plan`` (see ``flexion_profile``)."""
+    t_s = np.arange(0, end_s, step_s)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.002, noise_dps=0.05)
+    engine, _ = run("pelvic_tilt", t_s, accel_g, gyro_dps)
+    return engine.state.reps
+
+
 def run_cut(exercise, t_s, accel_g, gyro_dps, cuts):
     """Like ``run``, but in chunks that end at the sample indices ``cuts``."""
     engine = Engine(get_exercise(exercise))
@@ -205,10 +213,7 @@ def test_slow_pelvic_tilts_are_each_a_rep_not_a_drift_of_the_resting_pose(move_s
     for _ in range(8):
         plan += [(t, move_s, 36.0), (t + move_s + 1.0, move_s, 40.0)]
         t += 2 * move_s + 1.0 + 4.0
-    t_s = np.arange(0, t + 2.0, 0.02)
-    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.002, noise_dps=0.05)
-    engine, _ = run("pelvic_tilt", t_s, accel_g, gyro_dps)
-    assert engine.state.reps == 8
+    assert pelvic_tilts_counted(plan, t + 2.0, step_s=0.02) == 8
 
 
 @pytest.mark.parametrize("lift, lost, hold_start_s", [
@@ -274,10 +279,7 @@ def test_pelvic_tilts_go_on_counting_after_the_thigh_settles_lower_with_short_re
             t += 3.0
         plan += [(t, 1.5, base + 5.0), (t + 1.5, 1.5, base)]
         t += 5.0
-    t_s = np.arange(0, t + 2.0, 0.04)
-    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.002, noise_dps=0.05)
-    engine, _ = run("pelvic_tilt", t_s, accel_g, gyro_dps)
-    assert engine.state.reps == 8
+    assert pelvic_tilts_counted(plan, t + 2.0, step_s=0.04) == 8
 
 
 def test_a_shift_that_bumps_the_thigh_the_other_way_does_not_hold_the_next_tilt_out():
@@ -291,10 +293,7 @@ def test_a_shift_that_bumps_the_thigh_the_other_way_does_not_hold_the_next_tilt_
             t += 3.5
         plan += [(t, 2.5, 36.0), (t + 2.5, 2.5, 40.0)]
         t += 7.0
-    t_s = np.arange(0, t + 2.0, 0.005)
-    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.002, noise_dps=0.05)
-    engine, _ = run("pelvic_tilt", t_s, accel_g, gyro_dps)
-    assert engine.state.reps == 8
+    assert pelvic_tilts_counted(plan, t + 2.0, step_s=0.005) == 8
 
 
 def test_a_knock_is_not_a_rep():
