@@ -185,6 +185,11 @@ class RepCounter:
         m = self.settings.start_pose_margin_deg
         return pose is not None and pose[0] - m <= angle_deg <= pose[1] + m
 
+    def _settled_band_deg(self) -> float:
+        """How far a thigh settled in a pose may sway: a fraction of the rep threshold."""
+        s = self.settings
+        return max(s.settled_floor_deg, s.still_fraction * self.rep_threshold_deg)
+
     def _hold_band_deg(self, excursion: float) -> float:
         s = self.settings
         return max(s.hold_floor_deg, s.hold_fraction * excursion)
@@ -216,7 +221,8 @@ class RepCounter:
         full = t_s - self._window_start_s >= 0.9 * s.still_window_s
         still = full and spread <= max(s.still_floor_deg, s.still_fraction * self.rep_threshold_deg)
         # Settled: still but for sway, the most a person lying in a pose ever is.
-        settled = full and spread <= max(s.settled_floor_deg, s.still_fraction * self.rep_threshold_deg)
+        band = self._settled_band_deg()
+        settled = full and spread <= band
         if still and self.phase == self.LOW and angle_deg - self.low_min_deg <= spread:
             if self._rest_since_s is None:
                 self._rest_since_s = t_s
@@ -227,7 +233,6 @@ class RepCounter:
 
         # Settled in a pose means staying in the band the whole time, not drifting through it a
         # window at a time (a slow pelvic tilt moves under a degree in any one window).
-        band = max(s.settled_floor_deg, s.still_fraction * self.rep_threshold_deg)
         if settled and self._still_since_s is not None:
             self._settled_lo = min(self._settled_lo, angle_deg)
             self._settled_hi = max(self._settled_hi, angle_deg)
@@ -296,7 +301,7 @@ class RepCounter:
         if self.polarity != 0:
             # Out from the rest, not from a passing excursion the other way (a shift's bump):
             # a rep is measured from no further back than the settled band beyond the rest.
-            band = max(s.settled_floor_deg, s.still_fraction * threshold)
+            band = self._settled_band_deg()
             valley_deg = (max(valley_deg, self.rest_deg - band) if direction > 0
                           else min(valley_deg, self.rest_deg + band))
         start_s = self.valley_s if direction > 0 else self.valley_max_s
