@@ -28,6 +28,16 @@ from collections import deque
 from dataclasses import dataclass
 
 from signal_processing.events import Event, Hold
+
+
+@dataclass(frozen=True)
+class LostGap:
+    """The latest long gap of lost samples, as the counter needs it."""
+
+    last_seen_s: float      # the last sample before it
+    seen_again_s: float     # the first sample after it
+    settled_by_s: float     # when the smoothed angle had settled after the jump across it
+    moved_deg: float        # how far the angle jumped across it
 from signal_processing.exercises import Exercise
 
 
@@ -115,10 +125,8 @@ class RepCounter:
     def reset(self) -> None:
         self.phase = self.LOW
         self.reps = 0
-        #: The latest long gap of lost samples: last time seen before it, first time after,
-        #: and when the angle had settled after the jump across it.
-        self.gap_s: tuple[float, float, float] | None = None
-        self.gap_moved_deg = 0.0
+        #: Set by the engine after a long gap of lost samples; holds beside it are timed by it.
+        self.gap: LostGap | None = None
         self.holds: list[Hold] = []
         self.amplitudes: deque[float] = deque(maxlen=self.settings.typical_reps)
         self.durations: deque[float] = deque(maxlen=self.settings.typical_reps)
@@ -379,8 +387,7 @@ class RepCounter:
             if self._in_gap(self.settled_s):
                 # Found only across a gap. If the thigh got there unseen, the hold is timed from
                 # when it was first seen there; if not, it was there before the gap.
-                moved = abs(self.gap_moved_deg) >= self._hold_band_deg(self.peak)
-                self.hold_start_s = self.gap_s[1] if moved else self.gap_s[0]
+                self.hold_start_s = self.gap.seen_again_s if self._moved_in_gap() else self.gap.last_seen_s
             self.hold_level = y
             events.append(Event("hold_started", self.hold_start_s))
 
@@ -409,15 +416,13 @@ class RepCounter:
         self.durations.popleft()
         return [Event("rep_retracted", t_s - self.delay_s, rep=self.reps)]
 
-    def gap(self, last_seen_s: float, seen_again_s: float, settled_by_s: float, moved_deg: float) -> None:
-        """Samples were lost between the first two times; the angle jumps across the gap by
-        ``moved_deg`` and its smoothing has settled by the third."""
-        self.gap_s = (last_seen_s, seen_again_s, settled_by_s)
-        self.gap_moved_deg = moved_deg
-
     def _in_gap(self, t_s: float) -> bool:
         """Whether a moment found at grid time ``t_s`` came from the jump across the latest gap."""
-        return self.gap_s is not None and self.gap_s[1] <= t_s <= self.gap_s[2]
+        return self.gap is not None and self.gap.seen_again_s <= t_s <= self.gap.settled_by_s
+
+    def _moved_in_gap(self) -> bool:
+        """Whether the thigh moved, unseen, across the latest gap: by more than the hold band."""
+        return abs(self.gap.moved_deg) >= self._hold_band_deg(self.peak)
 
     def _min_rep_s(self) -> float:
         """Knocks are quicker than any rep, and so is shifting on the bed once the person's own
@@ -439,9 +444,8 @@ class RepCounter:
         began = self.fast_since_s if self.fast_since_s is not None else t_s
         tail_s = self._tail * self.peak / max(self.peak_speed_dps, 1e-6)
         end_s = max(self.hold_start_s, began - self.delay_s - tail_s)
-        if (self._in_gap(began) and self.hold_start_s <= self.gap_s[0]
-                and abs(self.gap_moved_deg) >= self._hold_band_deg(self.peak)):
-            end_s = self.gap_s[0]   # it started back unseen: timed to when it was last seen
+        if self._in_gap(began) and self.hold_start_s <= self.gap.last_seen_s and self._moved_in_gap():
+            end_s = self.gap.last_seen_s   # it started back unseen: timed to when last seen
         hold = Hold(self.hold_start_s, end_s)
         self.hold_start_s = None
         self.settled_s = None   # a later pause at the far end is a hold of its own

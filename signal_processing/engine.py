@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from signal_processing.counter import CounterSettings, RepCounter
+from signal_processing.counter import CounterSettings, LostGap, RepCounter
 from signal_processing.events import EngineState, Event
 from signal_processing.exercises import Exercise
 from signal_processing.orientation import InclinationEstimator, OrientationSettings
@@ -48,6 +48,20 @@ class EngineSettings:
     resume_s: float = 0.2
     orientation: OrientationSettings = field(default_factory=OrientationSettings)
     counter: CounterSettings = field(default_factory=CounterSettings)
+
+
+@dataclass
+class _Resumption:
+    """After a gap longer than the smoothing's delay: where the smoothed angle stood before it,
+    and the mean accelerometer reading gathered over the first moments after it."""
+
+    from_t_s: float                   # the last grid point before the gap
+    from_angle_deg: float
+    last_seen_s: float                # the last sample before the gap
+    seen_again_s: float | None = None
+    accel_sum_g: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    calm_samples: int = 0
+    taken: bool = False               # "up" re-taken; the speed across the gap not yet set
 
 
 class Engine:
@@ -85,14 +99,7 @@ class Engine:
         self._grid_last: tuple[float, float] | None = None
         self._speed_dps = 0.0
         self._angle_deg: float | None = None
-        # After a long gap of lost samples: the last grid point (t, angle) before it, and
-        # until when the smoothing follows the estimate directly.
-        # (grid time, angle, last sample's time) before it,
-        self._gap_from: tuple[float, float, float] | None = None
-        self._seen_again_s = 0.0
-        self._resume_until_s: float | None = None
-        self._resume_accel = np.zeros(3)
-        self._resume_n = 0
+        self._resumption: _Resumption | None = None
 
     # -- public API ----------------------------------------------------------------------------
     def update(self, t_s, accel_g, gyro_dps) -> list[Event]:
@@ -264,7 +271,7 @@ class Engine:
                             # Longer than the smoothing's delay: whatever the thigh did unseen
                             # is done; start again from where it is (see `_run`).
                             last_seen_s = float(t_s[hi - 1]) if hi else self._last_t_s
-                            self._gap_from = (*self._grid_last, last_seen_s)
+                            self._resumption = _Resumption(*self._grid_last, last_seen_s)
                     # No speed from the samples either side: an average over the gap would
                     # read as a pause.
                     self._grid_last = None
@@ -276,30 +283,26 @@ class Engine:
     def _run(self, t_s, dt_s, accel_g, gyro_dps) -> list[Event]:
         tilt = self.exercise.measure == "tilt"
         ups: list | None = [] if tilt else None
-        gap_from = self._gap_from
+        resumption = self._resumption
         jump = False
-        if gap_from is not None:
-            if self._resume_until_s is None:
-                self._resume_until_s = float(t_s[0]) + self.settings.resume_s
-                self._resume_accel = np.zeros(3)
-                self._resume_n = 0
-                self._seen_again_s = float(t_s[0])
+        if resumption is not None and not resumption.taken:
             # The gyroscope did not see what the thigh did in the gap: take "up" afresh from the
             # mean accelerometer reading over the first moments after it (one reading alone
             # can be tens of degrees out under a tremor), then carry on from there.
-            split = int(np.searchsorted(t_s, self._resume_until_s))
+            if resumption.seen_again_s is None:
+                resumption.seen_again_s = float(t_s[0])
+            split = int(np.searchsorted(t_s, resumption.seen_again_s + self.settings.resume_s))
             if split:
                 self.inclination.update(dt_s[:split], accel_g[:split], gyro_dps[:split])
                 head = accel_g[:split]
                 calm = np.abs(np.linalg.norm(head, axis=1) - 1.0) < self.settings.orientation.jolt_g
-                self._resume_accel = self._resume_accel + head[calm].sum(axis=0)
-                self._resume_n += int(calm.sum())
+                resumption.accel_sum_g = resumption.accel_sum_g + head[calm].sum(axis=0)
+                resumption.calm_samples += int(calm.sum())
             if split == len(t_s):
                 return []
-            if self._resume_n:
-                self.inclination.resume(self._resume_accel / self._resume_n)
-            self._resume_until_s = None
-            jump = True
+            if resumption.calm_samples:
+                self.inclination.resume(resumption.accel_sum_g / resumption.calm_samples)
+            resumption.taken = jump = True
             t_s, dt_s, accel_g, gyro_dps = t_s[split:], dt_s[split:], accel_g[split:], gyro_dps[split:]
         angle = self.inclination.update(dt_s, accel_g, gyro_dps, ups)
         tau = self.settings.smoothing_tau_s
@@ -314,9 +317,9 @@ class Engine:
                 if self._angle_deg is None:
                     self._rest_up = self.inclination.reference_up
             if jump:
-                moved_deg = (self._tilt_deg(v2) if tilt else e2) - gap_from[1]
-                self.counter.gap(gap_from[2], self._seen_again_s, float(t_s[0]) + 2.0 * self.counter.delay_s,
-                                 moved_deg)
+                self.counter.gap = LostGap(
+                    resumption.last_seen_s, resumption.seen_again_s, float(t_s[0]) + 2.0 * self.counter.delay_s,
+                    moved_deg=(self._tilt_deg(v2) if tilt else e2) - resumption.from_angle_deg)
         next_s = self._grid_next_s
         last = self._grid_last
         speed = self._speed_dps
@@ -343,10 +346,10 @@ class Engine:
             if last is not None and t > last[0]:
                 raw = (e2 - last[1]) / (t - last[0])
                 speed += min(1.0, (t - last[0]) / (tau / 2 + t - last[0])) * (raw - speed)
-            elif gap_from is not None and t > gap_from[0]:
+            elif resumption is not None and t > resumption.from_t_s:
                 # Across a long gap the thigh moved at least this fast, on average.
-                speed = (e2 - gap_from[1]) / (t - gap_from[0])
-                gap_from = self._gap_from = None
+                speed = (e2 - resumption.from_angle_deg) / (t - resumption.from_t_s)
+                resumption = self._resumption = None
             last = (t, e2)
             next_s = t + grid_step - 1e-9 if t - next_s > grid_step else next_s + grid_step
             events += counter.step(t, e2, speed)
