@@ -32,8 +32,9 @@ class Listener:
     #: Called once when the hub drops this client for being too slow: the web server closes
     #: the connection, or its worker would stay blocked writing to a tablet that stopped reading.
     on_drop: Callable[[], None] | None = None
-    #: When its queue last went from empty to waiting (monotonic seconds).
-    waiting_since_mono: float = 0.0
+    #: When its queue last went from empty to waiting (monotonic seconds). A new client's
+    #: queue starts with its backlog, so this starts at its subscription, not at boot.
+    waiting_since_mono: float = field(default_factory=time.monotonic)
 
 
 class LiveHub:
@@ -75,23 +76,28 @@ class LiveHub:
         now = time.monotonic()
         if listener.queue.empty():
             listener.waiting_since_mono = now
+        waited_s = now - listener.waiting_since_mono
+        if waited_s > self.stale_s:
+            # It has not emptied its queue for seconds: a tablet that stopped reading
+            # (its writes are blocked), however slowly events come.
+            self._drop(listener, f"messages waiting for {waited_s:.0f} s")
+            return
         try:
-            if now - listener.waiting_since_mono > self.stale_s:
-                # It has not emptied its queue for seconds: a tablet that stopped reading
-                # (its writes are blocked), however slowly events come.
-                raise queue.Full
             listener.queue.put_nowait(message)
         except queue.Full:
-            # The client is too slow: drop it rather than wait. Its generator sees the flag.
-            listener.dropped = True
-            self._listeners.discard(listener)
-            self.dropped_total += 1
-            log.warning("dropped a slow live client %s (queue of %d full)", listener.name, self._queue_size)
-            if listener.on_drop is not None:
-                try:
-                    listener.on_drop()
-                except Exception:   # closing a connection that is already gone is no error
-                    log.debug("closing a dropped client's connection failed", exc_info=True)
+            self._drop(listener, f"queue of {self._queue_size} full")
+
+    def _drop(self, listener: Listener, why: str) -> None:
+        """The client is too slow: drop it rather than wait. Its generator sees the flag."""
+        listener.dropped = True
+        self._listeners.discard(listener)
+        self.dropped_total += 1
+        log.warning("dropped a slow live client %s (%s)", listener.name, why)
+        if listener.on_drop is not None:
+            try:
+                listener.on_drop()
+            except Exception:   # closing a connection that is already gone is no error
+                log.debug("closing a dropped client's connection failed", exc_info=True)
 
     # -- the web's side ---------------------------------------------------------------------
     def state(self) -> dict:

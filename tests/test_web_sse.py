@@ -109,3 +109,14 @@ def test_a_client_that_leaves_messages_waiting_is_dropped_and_its_connection_clo
     assert stopped.dropped and closed == [True]
     assert not reader.dropped and reader.queue.get_nowait()
     assert hub.dropped_total == 1
+
+
+def test_a_new_client_is_not_dropped_for_a_publish_before_its_stream_has_started():
+    """A new client's queue starts with the current state; a publish in the moment before its
+    worker starts reading must not count as having waited since the machine booted."""
+    hub = LiveHub(stale_s=30.0)
+    hub.set_state({"reps": 0})
+    listener = hub.subscribe(name="tablet")
+    hub.set_state({"reps": 1})           # the worker has not taken the backlog yet
+    assert not listener.dropped and hub.dropped_total == 0
+    assert [m.split("\n")[1] for m in _drain(listener)] == ["id: 1", "id: 2"]
