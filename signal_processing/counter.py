@@ -16,10 +16,14 @@ a knock is shorter than any rep; a move into the exercise's documented start pos
 there starts afresh from it (and, where a rep may go either way, learns the way from the first
 rep after it); a far end held much longer than any hold is a new resting pose, not a rep.
 
-A hold starts when the thigh settles at the far end and ends when it starts back. Both moments
-are where the smoothed angular speed crosses a tenth of that movement's peak speed, moved by the
-part of a smooth (minimum-jerk) movement that lies beyond that crossing and by the smoothing
-filter's delay, so the reported span is the span of stillness, not of the filter.
+A hold starts when the thigh settles at the far end and ends when it starts back. The smoothed
+speed falling under a tenth of the movement's peak says the thigh has settled; the hold itself
+is timed from the angle: from when the thigh came within a two-hundredth of the excursion of
+the level it holds to when it last was there, moved back by the smoothing filter's delay. Read
+from position, the timing hardly depends on how a person's speed eases off (minimum-jerk,
+cosine-like, or steady with short ramps), which a speed threshold cannot see past. After a quick
+movement the smoothing's tail makes it late, so the older speed-threshold reading (which assumes
+a minimum-jerk ending) bounds it: the earlier of the two starts a hold, the later ends it.
 """
 from __future__ import annotations
 
@@ -83,6 +87,14 @@ class CounterSettings:
     hold_floor_deg: float = 1.5
     #: Fraction of the movement's peak speed that marks its start and end.
     speed_fraction: float = 0.1
+    #: The thigh has arrived at the far end (or left it) once within this fraction of the
+    #: excursion of the level it holds...
+    arrival_fraction: float = 0.005
+    #: ...plus this many times amplitude / peak speed: the time the last of a smooth movement
+    #: takes. It is 0.15 for minimum-jerk, 0.07 for a cosine and 0.04 for steady speed with
+    #: 15 % ramps; this value splits the difference, so that no profile errs by more than
+    #: about 0.035 of the movement's duration at either end.
+    arrival_shift: float = 0.085
     #: Speeds below this are sway, not movement.
     speed_floor_dps: float = 1.0
     #: At the far end this long, in an exercise without holds: a new resting pose.
@@ -112,6 +124,8 @@ class RepCounter:
     """The counter; ``step(t_s, angle_deg, speed_dps)`` on a steady (~50 Hz) grid."""
 
     LOW, HIGH = "low", "high"
+    #: Grid steps of the trail kept during a rep: 20 s at 50 Hz, longer than any movement.
+    _TRAIL_STEPS = 1000
 
     def __init__(self, exercise: Exercise, settings: CounterSettings | None = None,
                  delay_s: float = 0.0) -> None:
@@ -164,6 +178,9 @@ class RepCounter:
         self.peak_speed_dps = 0.0
         self.fast_since_s: float | None = None
         self.settled_s: float | None = None
+        #: (grid time, how far out) since the rep started: where holds begin and end is read
+        #: back from it.
+        self._trail: deque[tuple[float, float]] = deque(maxlen=self._TRAIL_STEPS)
 
     # -- thresholds that follow the person ---------------------------------------------------
     @property
@@ -340,6 +357,7 @@ class RepCounter:
                     # is measured from it and must come back to it.
                     self.valley_deg += d * self.hold_level
                     y -= self.hold_level
+                    self._trail.clear()
                     self.out_start_s = (self.fast_since_s or t_s) - self.delay_s
             if y > self.peak + self._hold_band_deg(self.peak) and not self.hold_active:
                 self.settled_s = None       # still on its way out
@@ -355,6 +373,7 @@ class RepCounter:
         elif self.fast_since_s is None:
             self.fast_since_s = t_s
         back_deg = self.peak - y
+        self._trail.append((t_s, y))
 
         # Back down by a rep threshold and at least part of the way home: the rep is done.
         if back_deg >= max(threshold, s.return_fraction * self.peak):
@@ -382,8 +401,11 @@ class RepCounter:
         elif (self.exercise.times_holds and self.settled_s is not None
               and t_s - self.settled_s >= s.min_hold_s
               and back_deg < max(self._hold_band_deg(self.peak), s.hold_end_fraction * self.peak)):
-            tail_s = self._tail * self.peak / max(self.peak_speed_dps, 1e-6)
-            self.hold_start_s = min(self.settled_s - self.delay_s + tail_s, t_s - self.delay_s)
+            # The earlier of two readings, each late in its own case: the position's after a
+            # quick movement (the smoothing's tail), the speed's after a movement that eases off
+            # more abruptly than a minimum-jerk one.
+            by_speed_s = self.settled_s - self.delay_s + self._tail_s()
+            self.hold_start_s = min(self._arrival_s(self.settled_s, t_s), by_speed_s, t_s - self.delay_s)
             if self._in_gap(self.settled_s):
                 # Found only across a gap. If the thigh got there unseen, the hold is timed from
                 # when it was first seen there; if not, it was there before the gap.
@@ -424,6 +446,46 @@ class RepCounter:
         """Whether the thigh moved, unseen, across the latest gap: by more than the hold band."""
         return abs(self.gap.moved_deg) >= self._hold_band_deg(self.peak)
 
+    def _arrival_s(self, settled_s: float, now_s: float) -> float:
+        """When the thigh arrived where it holds: since when it has stayed within the arrival
+        band of its level over ``settled_s``..``now_s``, read back from ``settled_s``."""
+        level = self._median_out(settled_s, now_s)
+        floor = level - self._arrival_band_deg()
+        t_in = settled_s
+        for t, y in reversed(self._trail):
+            if t > settled_s:
+                continue
+            if y < floor:
+                break
+            t_in = t
+        return t_in - self.delay_s + self._arrival_shift_s()
+
+    def _departure_s(self, began_s: float, now_s: float) -> float:
+        """When the thigh left the far end: the last moment within the arrival band of its
+        level over the second before its speed rose, at ``began_s``."""
+        level = self._median_out(began_s - 1.0, began_s)
+        floor = level - self._arrival_band_deg()
+        t_out = now_s
+        for t, y in reversed(self._trail):
+            t_out = t
+            if y >= floor:
+                break
+        return t_out - self.delay_s - self._arrival_shift_s()
+
+    def _arrival_band_deg(self) -> float:
+        return self.settings.arrival_fraction * self.peak
+
+    def _tail_s(self) -> float:
+        """What is left of a minimum-jerk movement once its speed is under the speed mark."""
+        return self._tail * self.peak / max(self.peak_speed_dps, 1e-6)
+
+    def _arrival_shift_s(self) -> float:
+        return self.settings.arrival_shift * self.peak / max(self.peak_speed_dps, 1e-6)
+
+    def _median_out(self, from_s: float, to_s: float) -> float:
+        ys = sorted(y for t, y in self._trail if from_s <= t <= to_s)
+        return ys[len(ys) // 2] if ys else self.peak
+
     def _min_rep_s(self) -> float:
         """Knocks are quicker than any rep, and so is shifting on the bed once the person's own
         pace is known."""
@@ -442,8 +504,9 @@ class RepCounter:
 
     def _end_hold(self, t_s: float) -> Event:
         began = self.fast_since_s if self.fast_since_s is not None else t_s
-        tail_s = self._tail * self.peak / max(self.peak_speed_dps, 1e-6)
-        end_s = max(self.hold_start_s, began - self.delay_s - tail_s)
+        # The later of the two readings, as for the start.
+        by_speed_s = began - self.delay_s - self._tail_s()
+        end_s = max(self.hold_start_s, self._departure_s(began, t_s), by_speed_s)
         if self._in_gap(began) and self.hold_start_s <= self.gap.last_seen_s and self._moved_in_gap():
             end_s = self.gap.last_seen_s   # it started back unseen: timed to when last seen
         hold = Hold(self.hold_start_s, end_s)

@@ -17,17 +17,33 @@ def rotation_about(axis, angle_rad):
     return np.eye(3) + s * k + (1 - c) * (k @ k)
 
 
-def min_jerk(t_s, start_s, duration_s, from_deg, to_deg):
+def _trapezoid(tau, ramp=0.15):
+    """Constant speed between ramps of ``ramp`` (a fraction of the move) at either end."""
+    a = 1.0 / ((1.0 - ramp) * ramp)
+    return np.where(tau < ramp, 0.5 * a * tau**2,
+                    np.where(tau > 1.0 - ramp, 1.0 - 0.5 * a * (1.0 - tau)**2, 0.5 * a * ramp**2 + (tau - ramp) / (1.0 - ramp)))
+
+
+#: Fraction of a move done at normalised time tau, by the movement's speed profile.
+PROFILES = {
+    "minimum_jerk": lambda tau: 10 * tau**3 - 15 * tau**4 + 6 * tau**5,   # Flash & Hogan
+    "raised_cosine": lambda tau: 0.5 - 0.5 * np.cos(np.pi * tau),
+    "trapezoid": _trapezoid,
+}
+
+
+def min_jerk(t_s, start_s, duration_s, from_deg, to_deg, profile="minimum_jerk"):
     tau = np.clip((t_s - start_s) / duration_s, 0.0, 1.0)
-    return from_deg + (to_deg - from_deg) * (10 * tau**3 - 15 * tau**4 + 6 * tau**5)
+    return from_deg + (to_deg - from_deg) * PROFILES[profile](tau)
 
 
-def flexion_profile(t_s, plan):
-    """``plan``: list of (start_s, duration_s, to_deg) moves from 0 degrees."""
+def flexion_profile(t_s, plan, profile="minimum_jerk"):
+    """``plan``: list of (start_s, duration_s, to_deg) moves from 0 degrees, each shaped by
+    ``profile`` (one of ``PROFILES``)."""
     angle = np.zeros_like(t_s)
     current = 0.0
     for start_s, duration_s, to_deg in plan:
-        angle = np.where(t_s >= start_s, min_jerk(t_s, start_s, duration_s, current, to_deg), angle)
+        angle = np.where(t_s >= start_s, min_jerk(t_s, start_s, duration_s, current, to_deg, profile), angle)
         current = to_deg
     return angle
 
