@@ -477,10 +477,14 @@ class RepCounter:
 
     def _tail_s(self) -> float:
         """What is left of a minimum-jerk movement once its speed is under the speed mark."""
-        return self._tail * self.peak / max(self.peak_speed_dps, 1e-6)
+        return self._tail * self._move_scale_s()
 
     def _arrival_shift_s(self) -> float:
-        return self.settings.arrival_shift * self.peak / max(self.peak_speed_dps, 1e-6)
+        return self.settings.arrival_shift * self._move_scale_s()
+
+    def _move_scale_s(self) -> float:
+        """Amplitude over peak speed: a movement's duration, up to a factor set by its profile."""
+        return self.peak / max(self.peak_speed_dps, 1e-6)
 
     def _median_out(self, from_s: float, to_s: float) -> float:
         ys = sorted(y for t, y in self._trail if from_s <= t <= to_s)
@@ -504,7 +508,7 @@ class RepCounter:
 
     def _end_hold(self, t_s: float) -> Event:
         began = self.fast_since_s if self.fast_since_s is not None else t_s
-        # The later of the two readings, as for the start.
+        # The later of the two readings, each early in its own case (as for the start).
         by_speed_s = began - self.delay_s - self._tail_s()
         end_s = max(self.hold_start_s, self._departure_s(began, t_s), by_speed_s)
         if self._in_gap(began) and self.hold_start_s <= self.gap.last_seen_s and self._moved_in_gap():
