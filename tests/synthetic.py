@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from backrep.simulator.trajectory import minimum_jerk_fraction
+
 
 def rotation_about(axis, angle_rad):
     """(N, 3, 3) rotations about the unit ``axis`` by each angle."""
@@ -26,13 +28,14 @@ def _trapezoid(tau, ramp=0.15):
 
 #: Fraction of a move done at normalised time tau, by the movement's speed profile.
 PROFILES = {
-    "minimum_jerk": lambda tau: 10 * tau**3 - 15 * tau**4 + 6 * tau**5,   # Flash & Hogan
+    "minimum_jerk": minimum_jerk_fraction,
     "raised_cosine": lambda tau: 0.5 - 0.5 * np.cos(np.pi * tau),
     "trapezoid": _trapezoid,
 }
 
 
-def min_jerk(t_s, start_s, duration_s, from_deg, to_deg, profile="minimum_jerk"):
+def move_deg(t_s, start_s, duration_s, from_deg, to_deg, profile="minimum_jerk"):
+    """The angle at each time during one move shaped by ``profile``, and before and after it."""
     tau = np.clip((t_s - start_s) / duration_s, 0.0, 1.0)
     return from_deg + (to_deg - from_deg) * PROFILES[profile](tau)
 
@@ -43,7 +46,7 @@ def flexion_profile(t_s, plan, profile="minimum_jerk"):
     angle = np.zeros_like(t_s)
     current = 0.0
     for start_s, duration_s, to_deg in plan:
-        angle = np.where(t_s >= start_s, min_jerk(t_s, start_s, duration_s, current, to_deg, profile), angle)
+        angle = np.where(t_s >= start_s, move_deg(t_s, start_s, duration_s, current, to_deg, profile), angle)
         current = to_deg
     return angle
 
