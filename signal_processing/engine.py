@@ -95,6 +95,13 @@ class Engine:
         self._up1 = self._up2 = (0.0, 0.0, 1.0)
         self._rest_up = (0.0, 0.0, 1.0)
         self._rest_offset_deg = 0.0
+        # The way an undocumented exercise's reps go (see `_learn_way`).
+        self._rep_way: tuple[float, float, float] | None = None
+        self._way_sum = (0.0, 0.0, 0.0)
+        self._first_way: tuple[float, float, float] | None = None
+        self._reps_seen = 0
+        self._far_up: tuple[float, float, float] | None = None    # farthest from the rest
+        self._far_cos = 2.0
         self._grid_next_s = -math.inf
         self._grid_last: tuple[float, float] | None = None
         self._speed_dps = 0.0
@@ -352,22 +359,80 @@ class Engine:
                 resumption = self._resumption = None
             last = (t, e2)
             next_s = t + grid_step - 1e-9 if t - next_s > grid_step else next_s + grid_step
-            events += counter.step(t, e2, speed)
+            stepped = counter.step(t, e2, speed)
+            if tilt:
+                self._follow_reps_way(v2, stepped)
+            events += stepped
             if tilt and counter.long_rest:
                 # A long rest between reps: measure from here on (the person has shifted).
                 n = math.sqrt(v2[0] * v2[0] + v2[1] * v2[1] + v2[2] * v2[2])
                 self._rest_up = (v2[0] / n, v2[1] / n, v2[2] / n)
                 self._rest_offset_deg = e2
+                if self._rep_way is not None:
+                    self._rep_way = self._tangent(self._rep_way, self._rest_up)
         self._smooth1, self._smooth2 = e1, e2
         self._up1, self._up2 = v1, v2
         self._grid_next_s, self._grid_last, self._speed_dps = next_s, last, speed
         self._angle_deg = e2
         return events
 
+    @staticmethod
+    def _tangent(v, r) -> tuple[float, float, float] | None:
+        """The unit direction of ``v`` square to the unit vector ``r``; None if ``v`` is along it."""
+        c = v[0] * r[0] + v[1] * r[1] + v[2] * r[2]
+        x, y, z = v[0] - c * r[0], v[1] - c * r[1], v[2] - c * r[2]
+        n = math.sqrt(x * x + y * y + z * z)
+        return None if n < 1e-9 else (x / n, y / n, z / n)
+
+    def _follow_reps_way(self, up: tuple[float, float, float], events: list[Event]) -> None:
+        """Keep the farthest "up" from the rest during each rep, and learn the reps' way from
+        those of counted reps."""
+        counter = self.counter
+        if counter.phase == counter.HIGH:
+            r = self._rest_up
+            c = (up[0] * r[0] + up[1] * r[1] + up[2] * r[2]) / math.sqrt(
+                up[0] * up[0] + up[1] * up[1] + up[2] * up[2])
+            if c < self._far_cos:
+                self._far_cos, self._far_up = c, up
+        if events:
+            self._learn_way(events)
+        if counter.phase == counter.LOW:
+            self._far_cos, self._far_up = 2.0, None
+
+    def _learn_way(self, events: list[Event]) -> None:
+        """Which way from the rest an undocumented exercise's reps go: the sum of how far each
+        counted rep took "up" from the rest (so a big rep outweighs a small one), taken once the
+        counter has judged its first rep (which it takes back if it was an abandoned movement,
+        as its way is here). Until then any way from the rest is a rep."""
+        for ev in events:
+            if ev.kind == "rep_counted" and self._far_up is not None:
+                u, r = self._far_up, self._rest_up
+                n = math.sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2])
+                c = (u[0] * r[0] + u[1] * r[1] + u[2] * r[2]) / n
+                part = (u[0] / n - c * r[0], u[1] / n - c * r[1], u[2] / n - c * r[2])
+                if self._first_way is None:
+                    self._first_way = part
+                w = self._way_sum
+                self._way_sum = (w[0] + part[0], w[1] + part[1], w[2] + part[2])
+                self._reps_seen += 1
+            elif ev.kind == "rep_retracted" and self._first_way is not None:
+                w, f = self._way_sum, self._first_way
+                self._way_sum = (w[0] - f[0], w[1] - f[1], w[2] - f[2])
+            else:
+                continue
+            if self._reps_seen >= self.counter.settings.retract_after_reps:
+                self._rep_way = self._tangent(self._way_sum, self._rest_up) or self._rep_way
+
     def _tilt_deg(self, up: tuple[float, float, float]) -> float:
         """For exercises of unknown plane: how far "up" has turned from the latest long rest,
-        any way, added to the angle at that rest so the measure stays continuous."""
+        added to the angle at that rest so the measure stays continuous. Any way counts until
+        the reps have shown their way; from then on only the turn that way, so that the thigh
+        pressed back past the rest or the leg rolling where it lies is no excursion."""
         n = math.sqrt(up[0] * up[0] + up[1] * up[1] + up[2] * up[2])
         r = self._rest_up
         c = (up[0] * r[0] + up[1] * r[1] + up[2] * r[2]) / n
+        w = self._rep_way
+        if w is not None:
+            along = (up[0] * w[0] + up[1] * w[1] + up[2] * w[2]) / n
+            return self._rest_offset_deg + math.degrees(math.atan2(along, c))
         return self._rest_offset_deg + math.degrees(math.acos(max(-1.0, min(1.0, c))))

@@ -41,7 +41,8 @@ class Exercise:
     #: documents such a pose, so a rep that pauses on its way out stays one rep.
     pause_on_the_way_is_rest: bool = True
     #: "elevation": the thigh's inclination, signed, slip-proof (the programme's exercises);
-    #: "tilt": how far the thigh has turned from its last resting pose, any way (any exercise).
+    #: "tilt": how far the thigh has turned from its last resting pose, the way its reps go once
+    #: three have shown it, any way before (any exercise).
     measure: Measure = "elevation"
     in_programme: bool = True
     advanced: bool = False

@@ -3,7 +3,7 @@
 Simulated recordings: the exact rep count, and every hold within a second of its label.
 Real recordings (UCI Physical Therapy Exercises, Yurtman & Barshan, CC BY 4.0; motions outside
 the programme, counted as `generic`): exact on all but one of the 24 sets of ten, and at most
-three reps out over all 240. The one is named in docs/counter.md with why.
+two reps out over all 240. The one is named in docs/counter.md with why.
 """
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ from tests.labelled import REAL_DIR, ROOT, labelled_recordings
 RECORDINGS = labelled_recordings()
 SIMULATED = [p for p in RECORDINGS if p.parent != REAL_DIR]
 REAL = [p for p in RECORDINGS if p.parent == REAL_DIR]
-#: Real sets allowed to be miscounted, and reps out over all 240 (see docs/counter.md: three
-#: "lowamp" sets whose decisions sit within a hair of a threshold).
-REAL_MISSES_ALLOWED = 3
-REAL_REPS_OUT_ALLOWED = 6
+#: Real sets allowed to be miscounted, and reps out over all 240 (see docs/counter.md: a
+#: "lowamp" set whose reps are smaller than the drift of its resting pose).
+REAL_MISSES_ALLOWED = 1
+REAL_REPS_OUT_ALLOWED = 2
 
 
 @pytest.mark.parametrize("path", SIMULATED, ids=[p.name for p in SIMULATED])

@@ -151,6 +151,41 @@ def test_a_pause_on_the_way_out_of_an_undocumented_exercise_is_neither_a_rest_no
     assert first.start_s == pytest.approx(6.5, abs=0.5) and first.end_s == pytest.approx(10.5, abs=0.5)
 
 
+def generic_reps_with_moves_between(between, seed, rate_hz):
+    """Seven 12-degree raises of an undocumented exercise, each held 3 s, in any mounting;
+    after the third to the sixth, ``between`` moves the thigh and brings it back."""
+    plan, roll, t = [], [], 3.0
+    for rep in range(7):
+        plan += [(t, 1.2, 12.0), (t + 4.2, 1.2, 0.0)]
+        t += 7.0
+        if 2 <= rep <= 5:
+            if between == "the other way":
+                plan += [(t, 1.0, -8.0), (t + 2.5, 1.0, 0.0)]
+            else:
+                roll.append(t)
+            t += 5.5
+    t_s = np.arange(0, t + 2.0, 1.0 / rate_hz)
+    strap_deg = np.zeros_like(t_s)
+    for start_s in roll:                      # the leg rolls out 10 degrees and back, lying flat
+        strap_deg += flexion_profile(t_s, [(start_s, 1.0, 10.0), (start_s + 2.5, 1.0, 0.0)])
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(np.random.default_rng(seed)),
+                                    strap_deg, noise_g=0.003, noise_dps=0.2, seed=seed)
+    engine, _ = run("generic", t_s, accel_g, gyro_dps)
+    return engine.state
+
+
+@pytest.mark.parametrize("between", ["the other way", "a roll of the leg"])
+@pytest.mark.parametrize("seed, rate_hz", [(1, 25.0), (2, 100.0), (3, 400.0)])
+def test_once_the_reps_show_their_way_a_move_another_way_is_not_a_rep(between, seed, rate_hz):
+    # An undocumented exercise's reps can go any way from the rest, so a move as large the
+    # other way (the thigh pressed back past the rest), or the leg rolling out where it lies,
+    # reads as far from the rest as a rep. Once three reps show which way they go, only a move
+    # that way counts.
+    state = generic_reps_with_moves_between(between, seed, rate_hz)
+    assert state.reps == 7
+    assert [round(h.duration_s) for h in state.holds] == [3] * 7
+
+
 def test_lost_samples_are_counted_and_do_not_stop_the_count():
     plan = [(3.0, 1.5, 40.0), (5.0, 1.5, 0.0), (9.0, 1.5, 40.0), (11.0, 1.5, 0.0)]
     t_s = np.arange(0, 15, 0.01)
