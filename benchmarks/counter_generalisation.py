@@ -1,11 +1,13 @@
 """How the counter does on sessions it was never developed on: fresh simulated people.
 
-    .venv/bin/python benchmarks/counter_generalisation.py [--seed 7] [--sessions 60]
+    .venv/bin/python benchmarks/counter_generalisation.py [--seed 7] [--sessions 60] [--profile P]
 
 Draws new sessions from the simulator (all four exercises in turn; random style, rate, strap
 place and side; each confounder with probability 0.35; knee to chest from hook-lying 40 % of the
 time), none of them in `recordings/`, and prints every miss and the totals: sessions counted
-exactly (and with every hold within a second), and hold timing errors.
+exactly (and with every hold within a second), and hold timing errors. ``--profile`` makes every
+simulated movement unfold another way (raised cosine, or steady with short ramps) instead of
+minimum-jerk, which is all `recordings/` holds: the counter must not depend on it.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backrep.simulator import CONFOUNDERS, SessionSpec, simulated_session  # noqa: E402
 from backrep.simulator.people import STYLES  # noqa: E402
+from backrep.simulator.trajectory import MOVEMENT_PROFILES  # noqa: E402
 from signal_processing import Engine, get_exercise  # noqa: E402
 
 EXERCISES = ("heel_slide", "pelvic_tilt", "knee_to_chest", "hip_flexor")
@@ -28,6 +31,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--sessions", type=int, default=60)
+    parser.add_argument("--profile", choices=sorted(MOVEMENT_PROFILES), default="minimum_jerk")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     exact, hold_errors, by_exercise = 0, [], {ex: [0, 0] for ex in EXERCISES}
@@ -38,7 +42,8 @@ def main() -> int:
                            rate_hz=float(rng.choice([25, 50, 100, 200])), style=str(rng.choice(list(STYLES))),
                            place=str(rng.choice(["front", "side"])), side=str(rng.choice(["left", "right"])),
                            confounders=confounders,
-                           from_hook=bool(exercise == "knee_to_chest" and rng.random() < 0.4))
+                           from_hook=bool(exercise == "knee_to_chest" and rng.random() < 0.4),
+                           movement_profile=args.profile)
         session = simulated_session(spec)
         labels = session.labels()
         engine = Engine(get_exercise(exercise))

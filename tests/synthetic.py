@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backrep.simulator.trajectory import minimum_jerk_fraction
+from backrep.simulator.trajectory import MOVEMENT_PROFILES
 
 
 def rotation_about(axis, angle_rad):
@@ -19,19 +19,8 @@ def rotation_about(axis, angle_rad):
     return np.eye(3) + s * k + (1 - c) * (k @ k)
 
 
-def _trapezoid(tau, ramp=0.15):
-    """Constant speed between ramps of ``ramp`` (a fraction of the move) at either end."""
-    a = 1.0 / ((1.0 - ramp) * ramp)
-    return np.where(tau < ramp, 0.5 * a * tau**2,
-                    np.where(tau > 1.0 - ramp, 1.0 - 0.5 * a * (1.0 - tau)**2, 0.5 * a * ramp**2 + (tau - ramp) / (1.0 - ramp)))
-
-
 #: Fraction of a move done at normalised time tau, by the movement's speed profile.
-PROFILES = {
-    "minimum_jerk": minimum_jerk_fraction,
-    "raised_cosine": lambda tau: 0.5 - 0.5 * np.cos(np.pi * tau),
-    "trapezoid": _trapezoid,
-}
+PROFILES = MOVEMENT_PROFILES
 
 
 def move_deg(t_s, start_s, duration_s, from_deg, to_deg, profile="minimum_jerk"):

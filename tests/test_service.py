@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from backrep.live import LiveHub
+from backrep.simulator.trajectory import minimum_jerk_fraction
 from backrep.service import Samples, ScriptedSource, Segment, Service, SetCue
 from backrep.store import Store
 from signal_processing.events import EngineState, Event, Hold
@@ -23,8 +24,7 @@ RATE_HZ = 100.0
 
 
 def _min_jerk(n: int) -> np.ndarray:
-    tau = np.linspace(0.0, 1.0, n)
-    return 10 * tau**3 - 15 * tau**4 + 6 * tau**5
+    return minimum_jerk_fraction(np.linspace(0.0, 1.0, n))
 
 
 def make_recording(path: Path, exercise: str = "knee_to_chest", reps: int = 3, hold_s: float = 20.0,

@@ -315,6 +315,26 @@ def test_same_seed_same_output_and_another_seed_differs():
     assert labels_json(c) != labels_json(a)
 
 
+@pytest.mark.parametrize("profile", ["raised_cosine", "trapezoid"])
+def test_another_movement_profile_changes_how_moves_unfold_but_not_what_is_labelled(profile):
+    spec = SessionSpec("p", "knee_to_chest", 43, rate_hz=50, reps=2)
+    usual = simulated_session(spec)
+    other = simulated_session(dataclasses.replace(spec, movement_profile=profile))
+    assert other.labels()["rep_spans"] == usual.labels()["rep_spans"]
+    assert other.labels()["hold_spans"] == usual.labels()["hold_spans"]
+    assert other.labels()["movement_profile"] == profile and "movement_profile" not in usual.labels()
+    # Same start and end of every move, another path between: the planned angle differs
+    # mid-move, and nowhere else.
+    t_s = usual.motion.t_s
+    gap_deg = np.abs(other.motion.flexion_deg - usual.motion.flexion_deg)
+    first = usual.labels()["rep_spans"][0]
+    moving = (t_s > first[0]) & (t_s < first[0] + 0.5)
+    assert gap_deg[moving].max() > 0.5
+    assert gap_deg[t_s < first[0]].max() < 1e-9
+    with pytest.raises(ValueError, match="movement profile"):
+        SessionSpec("p", "knee_to_chest", 43, movement_profile="jerky")
+
+
 def test_the_internal_grid_is_finer_than_the_output_rate():
     for rate_hz in (25, 50, 100, 200, 1000):
         assert grid_hz_for(rate_hz) >= 4 * rate_hz

@@ -62,8 +62,9 @@ class Span:
 class Choreographer:
     """Builds a ``Plan`` step by step; time only moves forward."""
 
-    def __init__(self, start_deg: float) -> None:
+    def __init__(self, start_deg: float, profile: str = "minimum_jerk") -> None:
         self.plan = Plan()
+        self.profile = profile      # how this person's movements unfold (MOVEMENT_PROFILES)
         self.plan.flexion_deg.initial = start_deg
         self.t_s = 0.0
         self._flexion_deg = start_deg
@@ -81,12 +82,13 @@ class Choreographer:
         return span
 
     def move(self, to_deg: float, duration_s: float, pelvis_per_deg: float = 0.0) -> Span:
-        """One minimum-jerk movement of the thigh to ``to_deg``; optionally the pelvis rocks with it."""
+        """One movement of the thigh to ``to_deg``; optionally the pelvis rocks with it."""
         delta = to_deg - self._flexion_deg
         span = Span(self.t_s, self.t_s + duration_s)
-        self.plan.flexion_deg.moves.append(Move(span.start_s, span.end_s, delta))
+        self.plan.flexion_deg.moves.append(Move(span.start_s, span.end_s, delta, self.profile))
         if pelvis_per_deg:
-            self.plan.pelvis_deg.moves.append(Move(span.start_s, span.end_s, pelvis_per_deg * delta))
+            self.plan.pelvis_deg.moves.append(
+                Move(span.start_s, span.end_s, pelvis_per_deg * delta, self.profile))
         self._flexion_deg = to_deg
         self.t_s = span.end_s
         self._stretch()
@@ -104,7 +106,7 @@ class Choreographer:
     def slip_strap(self, by_deg: float, duration_s: float) -> Span:
         """The strap turns round the thigh, carrying the sensor with it."""
         span = Span(self.t_s, self.t_s + duration_s)
-        self.plan.strap_deg.moves.append(Move(span.start_s, span.end_s, by_deg))
+        self.plan.strap_deg.moves.append(Move(span.start_s, span.end_s, by_deg, self.profile))
         self.t_s = span.end_s
         self._stretch()
         return span
@@ -117,10 +119,10 @@ class Choreographer:
         p = self.plan
         for channel, delta in ((p.hip_x_m, hip_m[0]), (p.hip_y_m, hip_m[1]), (p.hip_z_m, hip_m[2]),
                                (p.abduction_deg, abduction_deg), (p.axial_deg, axial_deg)):
-            channel.moves.append(Move(span.start_s, span.end_s, delta))
+            channel.moves.append(Move(span.start_s, span.end_s, delta, self.profile))
         mid_s = span.start_s + 0.5 * duration_s
-        p.flexion_deg.moves.append(Move(span.start_s, mid_s, flexion_bump_deg))
-        p.flexion_deg.moves.append(Move(mid_s, span.end_s, -flexion_bump_deg))
+        p.flexion_deg.moves.append(Move(span.start_s, mid_s, flexion_bump_deg, self.profile))
+        p.flexion_deg.moves.append(Move(mid_s, span.end_s, -flexion_bump_deg, self.profile))
         self.t_s = span.end_s
         self._stretch()
         return span

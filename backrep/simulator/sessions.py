@@ -15,6 +15,7 @@ from backrep.simulator.body import Mounting, Person, SensorMotion, sensor_motion
 from backrep.simulator.choreography import Choreographer, Knock, Plan, Span, random_wobble
 from backrep.simulator.imu import ImuErrors, ImuSettings, Samples, random_errors, sampled
 from backrep.simulator.people import random_mounting, random_person
+from backrep.simulator.trajectory import MOVEMENT_PROFILES
 
 EXERCISES = ("heel_slide", "pelvic_tilt", "knee_to_chest", "hip_flexor")
 CONFOUNDERS = ("knock", "slip", "other_leg", "shift", "abandoned", "exit", "lost")
@@ -38,10 +39,13 @@ class SessionSpec:
     accel_range_g: float = 2.0
     gyro_range_dps: float = 250.0
     t0_s: float = 0.0                 # origin of the recording's clock
+    movement_profile: str = "minimum_jerk"   # how the person's moves unfold (MOVEMENT_PROFILES)
 
     def __post_init__(self) -> None:
         if self.exercise not in EXERCISES:
             raise ValueError(f"unknown exercise {self.exercise!r}")
+        if self.movement_profile not in MOVEMENT_PROFILES:
+            raise ValueError(f"unknown movement profile {self.movement_profile!r}")
         unknown = set(self.confounders) - set(CONFOUNDERS)
         if unknown:
             raise ValueError(f"unknown confounders {sorted(unknown)}")
@@ -106,6 +110,7 @@ class SimulatedSession:
             "person": self.person.as_dict(),
             "mounting": self.mounting.as_dict(),
             "imu": {**asdict(self.imu), "dlpf_hz": self.imu.dlpf_hz, **self.imu_errors.as_dict()},
+            **({} if s.movement_profile == "minimum_jerk" else {"movement_profile": s.movement_profile}),
         }
 
 
@@ -262,7 +267,7 @@ def planned_session(spec: SessionSpec, person: Person, rng: np.random.Generator)
     """The session's movement plan and its ground truth."""
     s = _Script(person, rng)
     truth = Truth()
-    c = Choreographer(person.flat_deg)
+    c = Choreographer(person.flat_deg, spec.movement_profile)
     truth.reference = c.still(float(rng.uniform(2.0, 5.0)))
     rest_deg = _rest_pose_deg(spec, person)
     lifted = rest_deg != person.flat_deg

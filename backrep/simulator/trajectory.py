@@ -20,13 +20,42 @@ def minimum_jerk_fraction(tau: np.ndarray) -> np.ndarray:
     return tau * tau * tau * (10.0 + tau * (-15.0 + 6.0 * tau))
 
 
+def raised_cosine_fraction(tau: np.ndarray) -> np.ndarray:
+    """Fraction of a move done at ``tau`` when its speed is half a cosine: it eases off more
+    abruptly than a minimum-jerk move (finite jerk at the ends)."""
+    tau = np.clip(tau, 0.0, 1.0)
+    return 0.5 - 0.5 * np.cos(np.pi * tau)
+
+
+def ramped_fraction(tau: np.ndarray, ramp: float = 0.15) -> np.ndarray:
+    """Fraction of a move done at ``tau`` at a steady speed between ramps of ``ramp`` (a fraction
+    of the move) at either end: the stiffest way a person moves, stopping almost at once."""
+    tau = np.clip(tau, 0.0, 1.0)
+    a = 1.0 / ((1.0 - ramp) * ramp)
+    return np.where(tau < ramp, 0.5 * a * tau ** 2,
+                    np.where(tau > 1.0 - ramp, 1.0 - 0.5 * a * (1.0 - tau) ** 2,
+                             0.5 * a * ramp ** 2 + (tau - ramp) / (1.0 - ramp)))
+
+
+#: How a person's movements unfold in time, by name: the fraction of a move done at
+#: normalised time tau. People are minimum-jerk movers by default; the others check that
+#: nothing downstream depends on that.
+MOVEMENT_PROFILES = {
+    "minimum_jerk": minimum_jerk_fraction,
+    "raised_cosine": raised_cosine_fraction,
+    "trapezoid": ramped_fraction,
+}
+
+
 @dataclass(frozen=True)
 class Move:
-    """One minimum-jerk change of a channel by ``delta`` between ``start_s`` and ``end_s``."""
+    """One change of a channel by ``delta`` between ``start_s`` and ``end_s``, shaped by one of
+    ``MOVEMENT_PROFILES``."""
 
     start_s: float
     end_s: float
     delta: float
+    profile: str = "minimum_jerk"
 
 
 @dataclass
@@ -44,7 +73,7 @@ class Channel:
         """The channel's value at each time."""
         out = np.full(t_s.shape, self.initial, dtype=float)
         for m in self.moves:
-            out += m.delta * minimum_jerk_fraction((t_s - m.start_s) / (m.end_s - m.start_s))
+            out += m.delta * MOVEMENT_PROFILES[m.profile]((t_s - m.start_s) / (m.end_s - m.start_s))
         return out
 
 
