@@ -377,10 +377,15 @@ class Engine:
         return events
 
     @staticmethod
-    def _tangent(v, r) -> tuple[float, float, float] | None:
-        """The unit direction of ``v`` square to the unit vector ``r``; None if ``v`` is along it."""
+    def _across(v, r) -> tuple[float, float, float]:
+        """The part of ``v`` square to the unit vector ``r``."""
         c = v[0] * r[0] + v[1] * r[1] + v[2] * r[2]
-        x, y, z = v[0] - c * r[0], v[1] - c * r[1], v[2] - c * r[2]
+        return v[0] - c * r[0], v[1] - c * r[1], v[2] - c * r[2]
+
+    @classmethod
+    def _tangent(cls, v, r) -> tuple[float, float, float] | None:
+        """The unit direction of ``v`` square to the unit vector ``r``; None if ``v`` is along it."""
+        x, y, z = cls._across(v, r)
         n = math.sqrt(x * x + y * y + z * z)
         return None if n < 1e-9 else (x / n, y / n, z / n)
 
@@ -406,10 +411,9 @@ class Engine:
         as its way is here). Until then any way from the rest is a rep."""
         for ev in events:
             if ev.kind == "rep_counted" and self._far_up is not None:
-                u, r = self._far_up, self._rest_up
+                u = self._far_up
                 n = math.sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2])
-                c = (u[0] * r[0] + u[1] * r[1] + u[2] * r[2]) / n
-                part = (u[0] / n - c * r[0], u[1] / n - c * r[1], u[2] / n - c * r[2])
+                part = self._across((u[0] / n, u[1] / n, u[2] / n), self._rest_up)
                 if self._first_way is None:
                     self._first_way = part
                 w = self._way_sum
