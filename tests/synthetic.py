@@ -19,19 +19,15 @@ def rotation_about(axis, angle_rad):
     return np.eye(3) + s * k + (1 - c) * (k @ k)
 
 
-#: Fraction of a move done at normalised time tau, by the movement's speed profile.
-PROFILES = MOVEMENT_PROFILES
-
-
 def move_deg(t_s, start_s, duration_s, from_deg, to_deg, profile="minimum_jerk"):
     """The angle at each time during one move shaped by ``profile``, and before and after it."""
     tau = np.clip((t_s - start_s) / duration_s, 0.0, 1.0)
-    return from_deg + (to_deg - from_deg) * PROFILES[profile](tau)
+    return from_deg + (to_deg - from_deg) * MOVEMENT_PROFILES[profile](tau)
 
 
 def flexion_profile(t_s, plan, profile="minimum_jerk"):
     """``plan``: list of (start_s, duration_s, to_deg) moves from 0 degrees, each shaped by
-    ``profile`` (one of ``PROFILES``)."""
+    ``profile`` (one of the simulator's ``MOVEMENT_PROFILES``)."""
     angle = np.zeros_like(t_s)
     current = 0.0
     for start_s, duration_s, to_deg in plan:

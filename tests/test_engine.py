@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from backrep.simulator.trajectory import MOVEMENT_PROFILES
 from signal_processing import Engine, get_exercise, load_catalogue
 from signal_processing.counter import minimum_jerk_tail
-from tests.synthetic import PROFILES, flexion_profile, random_mounting, thigh_trace
+from tests.synthetic import flexion_profile, random_mounting, thigh_trace
 
 SLOW = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -226,7 +227,7 @@ def test_a_hold_with_a_tremor_reads_as_the_pose_held(tremor_hz, rate_hz):
     assert_reps_and_holds(engine, holds, within_s=0.5)
 
 
-@pytest.mark.parametrize("profile", sorted(PROFILES))
+@pytest.mark.parametrize("profile", sorted(MOVEMENT_PROFILES))
 @pytest.mark.parametrize("move_s", [2.0, 5.0])
 def test_holds_are_timed_from_arrival_to_departure_whatever_the_movement_s_speed_profile(profile, move_s):
     # People do not all move like the minimum-jerk model: some ease in and out like a cosine,

@@ -23,10 +23,6 @@ from signal_processing.events import EngineState, Event, Hold
 RATE_HZ = 100.0
 
 
-def _min_jerk(n: int) -> np.ndarray:
-    return minimum_jerk_fraction(np.linspace(0.0, 1.0, n))
-
-
 def make_recording(path: Path, exercise: str = "knee_to_chest", reps: int = 3, hold_s: float = 20.0,
                    top_deg: float = 100.0, move_s: float = 2.5, rest_s: float = 3.0, lead_s: float = 4.0,
                    side: str = "left", seed: int = 1) -> Path:
@@ -35,7 +31,7 @@ def make_recording(path: Path, exercise: str = "knee_to_chest", reps: int = 3, h
     rep_spans, hold_spans = [], []
     t = lead_s
     for _ in range(reps):
-        up = top_deg * _min_jerk(int(move_s * RATE_HZ))
+        up = top_deg * minimum_jerk_fraction(np.linspace(0.0, 1.0, int(move_s * RATE_HZ)))
         start = t
         pieces.append(up)
         t += move_s
