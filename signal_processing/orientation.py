@@ -8,9 +8,14 @@ the gyroscope smooths and bridges, gravity decides where the thigh is. (Trusting
 through whole movements overshoots badly on real sensors whose rate scale is off.) The
 departure from 1 g that weakens the pull is averaged over a tenth of a second: a tremor swings
 the accelerometer by tens of degrees each cycle, and a gain following it within the cycle
-turned the swing into a bias of several degrees at the far end of a held rep. Samples whose
-specific force is far from 1 g (a knock on the bed or the sensor, the swing of a fast movement)
-do not pull at all; the gyroscope still turns the estimate, as in Fusion.
+turned the swing into a bias of several degrees at the far end of a held rep. For the same
+reason the pull is toward the accelerometer's reading itself, not its direction: a swing across
+the thigh turns that direction further one way than the other, so the mean direction is off
+gravity by degrees (enough to pass for a pelvic tilt), while the mean reading is gravity.
+Samples whose specific force is far from 1 g (a knock on the bed or the sensor, the swing of a
+fast movement) do not pull at all; the gyroscope still turns the estimate, as in Fusion. "Far"
+grows with a steady shake: a tremor's peaks are not jolts, and dropping only them would bias
+the mean as well.
 
 Inclination is the angle of the thigh's long axis above the horizontal, measured in the plane
 of the motion (from "up"'s components along the long axis and along the thigh's front), from
@@ -50,8 +55,11 @@ class OrientationSettings:
     force_error_tau_s: float = 0.1
     #: Extra time constant per degree-per-second of rotation.
     tau_per_dps_s: float = 0.0
-    #: Specific force further than this from 1 g is a jolt: the accelerometer is ignored.
+    #: Specific force further than this from 1 g is a jolt: the accelerometer is ignored...
     jolt_g: float = 0.3
+    #: ...or, while the sensor shakes steadily (a tremor), further than this many times the
+    #: recent mean departure. A sinusoid's peak is 1.57 times its mean; a knock stands far out.
+    jolt_ratio: float = 2.5
     #: The long axis is learnt from the motion between these tilts from the reference.
     axis_learn_deg: float = 4.0
     axis_fix_deg: float = 25.0
@@ -129,6 +137,7 @@ class InclinationEstimator:
         learn_cos = math.cos(s.axis_learn_deg * _DEG)
         fix_cos = math.cos(s.axis_fix_deg * _DEG)
         still_tau, tau_per_dps, tau_per_g, jolt_g = s.still_tau_s, s.tau_per_dps_s, s.tau_per_g_s, s.jolt_g
+        jolt_ratio = s.jolt_ratio
         rest_dps, rest_g, bias_tau = s.rest_dps, s.rest_g, s.bias_tau_s
         jolts = self.jolts
         ferr = self.force_error_g
@@ -157,16 +166,17 @@ class InclinationEstimator:
                 lx, ly, lz = axis
                 wu = wx * lx + wy * ly + wz * lz
                 fx, fy, fz = fx + wu * (fy * lz - fz * ly), fy + wu * (fz * lx - fx * lz), fz + wu * (fx * ly - fy * lx)
-            if aerr < jolt_g:
+            # A jolt stands out of the recent shake; a tremor's peaks are part of it.
+            jolt = aerr >= jolt_g and aerr >= jolt_ratio * ferr
+            ferr += dt / (ferr_tau + dt) * (aerr - ferr)
+            if not jolt:
                 rate_dps = math.sqrt(gx * gx + gy * gy + gz * gz)
-                ferr += dt / (ferr_tau + dt) * (aerr - ferr)
                 k = dt / (still_tau + tau_per_dps * rate_dps + tau_per_g * ferr)
                 if k > 1.0:
                     k = 1.0
-                inv = 1.0 / anorm
-                ux += k * (ax * inv - ux)
-                uy += k * (ay * inv - uy)
-                uz += k * (az * inv - uz)
+                ux += k * (ax - ux)
+                uy += k * (ay - uy)
+                uz += k * (az - uz)
                 norm = math.sqrt(ux * ux + uy * uy + uz * uz)
                 ux, uy, uz = ux / norm, uy / norm, uz / norm
                 if rate_dps < rest_dps and aerr < rest_g:

@@ -227,6 +227,36 @@ def test_a_hold_with_a_tremor_reads_as_the_pose_held(tremor_hz, rate_hz):
     assert_reps_and_holds(engine, holds, within_s=0.5)
 
 
+@pytest.mark.parametrize("tremor_hz", [6.0, 9.5, 12.0])
+def test_a_tremor_in_the_rests_between_pelvic_tilts_neither_moves_the_pose_nor_makes_a_rep(tremor_hz):
+    # Knees bent at 40 degrees, the leg trembles in each rest: 0.4 g of swing across the thigh,
+    # at 40 degrees to gravity. Following the accelerometer's direction, which swings further
+    # one way than the other, and dropping the peaks of its swing as jolts, made the tremor a
+    # lift of up to 3.5 degrees, as big as a tilt: 12 reps were counted for 6.
+    plan, rests, t = [(3.0, 3.0, 40.0)], [], 9.0
+    for _ in range(6):
+        plan += [(t, 2.5, 44.0), (t + 2.5, 2.5, 40.0)]
+        rests.append((t + 5.0, t + 9.0))
+        t += 9.0
+    t_s = np.arange(0, t + 2.0, 0.01)
+    amplitude_deg = math.degrees(0.4 * 9.80665 / (0.2 * (2 * np.pi * tremor_hz) ** 2))
+    tremor_deg = np.zeros_like(t_s)
+    for start_s, stop_s in rests:
+        fade = np.clip(np.minimum(t_s - start_s, stop_s - t_s) / 0.3, 0.0, 1.0)
+        tremor_deg += amplitude_deg * fade * np.sin(2 * np.pi * tremor_hz * t_s)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan) + tremor_deg, t_s, lever_m=0.2,
+                                    noise_g=0.002, noise_dps=0.05)
+    engine = Engine(get_exercise("pelvic_tilt"))
+    resting_deg = []
+    for i in range(0, len(t_s), 10):
+        engine.update(t_s[i:i + 10], accel_g[i:i + 10], gyro_dps[i:i + 10])
+        if any(start_s + 0.5 < t_s[i] < stop_s - 0.5 for start_s, stop_s in rests):
+            resting_deg.append(engine.state.angle_deg)
+    engine.finish()
+    assert max(abs(a - 40.0) for a in resting_deg) < 0.75
+    assert engine.state.reps == 6
+
+
 @pytest.mark.parametrize("profile", sorted(MOVEMENT_PROFILES))
 @pytest.mark.parametrize("move_s", [2.0, 5.0])
 def test_holds_are_timed_from_arrival_to_departure_whatever_the_movement_s_speed_profile(profile, move_s):
