@@ -21,8 +21,11 @@ Inclination is the angle of the thigh's long axis above the horizontal, measured
 of the motion (from "up"'s components along the long axis and along the thigh's front), from
 the reference pose. The long axis is not known from a single still pose, so it is learnt from
 the direction in which "up" moves during the first real excursion (the knee goes up first in
-every exercise of the programme), then fixed: it is a property of the strap on this thigh. The
-front follows the strap slipping round the thigh and is re-taken during rests near flat. Taking
+every exercise of the programme), then fixed: it is a property of the strap on this thigh. It
+is refined by every turn about it (the strap slipping, the leg rolling): such a turn's axis, as
+the gyroscope reads it, is the long axis itself, while the first excursion showed it only
+roughly (a hip rolls the thigh a little as it bends). The front follows the strap slipping
+round the thigh and is re-taken during rests near flat. Taking
 the angle in the plane matters past upright: a thigh that swings out as it comes up never
 points straight up, so its plain elevation tops out short of 90 degrees and must jump to the
 far side.
@@ -63,6 +66,18 @@ class OrientationSettings:
     #: The long axis is learnt from the motion between these tilts from the reference.
     axis_learn_deg: float = 4.0
     axis_fix_deg: float = 25.0
+    #: A turn within this of the long axis is a turn about it (the strap slipping, the leg
+    #: rolling): its axis is the long axis, and refines it...
+    axial_cone_deg: float = 20.0
+    #: ...once this fast (slower is the gyroscope's noise and leftover bias)...
+    axial_min_dps: float = 5.0
+    #: ...moving the axis most of the way there over this much turning...
+    axial_learn_deg: float = 10.0
+    #: ...while the thigh is within this of flat: nearer upright, a sway about the vertical
+    #: turns about an axis close to the long one, and would pass for it.
+    axial_max_elevation_deg: float = 60.0
+    #: A turn about the long axis has ended once no sample has been one for this long.
+    axial_end_s: float = 0.25
     #: Time constant of gyroscope-bias tracking during rests.
     bias_tau_s: float = 20.0
     #: A rest for bias tracking: rotation below this and specific force within `rest_g` of 1 g.
@@ -100,6 +115,12 @@ class InclinationEstimator:
         self.gyro_bias_dps = (0.0, 0.0, 0.0)
         self.jolts = 0
         self.force_error_g = 0.0
+        #: Subtracted from the angle so that refining the axis does not move it by itself.
+        self.axis_offset_deg = 0.0
+        #: A turn about the long axis under way: "up", the axis and the offset as it began.
+        self._turn: tuple | None = None
+        self._turn_quiet_s = 0.0
+        self._calm_up = self.up       # "up" when the sensor last turned slower than a slip
 
     @property
     def axis_known(self) -> bool:
@@ -138,6 +159,13 @@ class InclinationEstimator:
         fix_cos = math.cos(s.axis_fix_deg * _DEG)
         still_tau, tau_per_dps, tau_per_g, jolt_g = s.still_tau_s, s.tau_per_dps_s, s.tau_per_g_s, s.jolt_g
         jolt_ratio = s.jolt_ratio
+        axial_cos_sq = math.cos(s.axial_cone_deg * _DEG) ** 2
+        axial_min_sq = (s.axial_min_dps * _DEG) ** 2
+        axial_learn = s.axial_learn_deg * _DEG
+        axial_sin_max = math.sin(s.axial_max_elevation_deg * _DEG)
+        offset = self.axis_offset_deg
+        axial_end_s = s.axial_end_s
+        turn, quiet_s, calm_up = self._turn, self._turn_quiet_s, self._calm_up
         rest_dps, rest_g, bias_tau = s.rest_dps, s.rest_g, s.bias_tau_s
         jolts = self.jolts
         ferr = self.force_error_g
@@ -166,6 +194,38 @@ class InclinationEstimator:
                 lx, ly, lz = axis
                 wu = wx * lx + wy * ly + wz * lz
                 fx, fy, fz = fx + wu * (fy * lz - fz * ly), fy + wu * (fz * lx - fx * lz), fz + wu * (fx * ly - fy * lx)
+                w2 = wx * wx + wy * wy + wz * wz
+                sin_el = ux * lx + uy * ly + uz * lz
+                if (w2 > axial_min_sq * dt * dt and wu * wu > axial_cos_sq * w2
+                        and -axial_sin_max < sin_el < axial_sin_max):
+                    # A turn about the long axis (a slip, a roll): its axis is the long axis,
+                    # which the first excursion showed only roughly (a hip that rolls as it
+                    # bends tips it by degrees, and a slip then read as a lift or a drop).
+                    if turn is None:
+                        # From where the sensor was before it began to turn: by the first fast
+                        # sample, the turn's own acceleration has already tugged at "up".
+                        turn = (*calm_up, axis, offset)
+                    quiet_s = 0.0
+                    wn = math.sqrt(w2)
+                    k = min(1.0, wn / axial_learn)
+                    sign = k / wn if wu > 0 else -k / wn
+                    lx, ly, lz = _normalised(lx + sign * wx - k * lx, ly + sign * wy - k * ly,
+                                             lz + sign * wz - k * lz)
+                    axis = (lx, ly, lz)
+                    c = fx * lx + fy * ly + fz * lz
+                    fx, fy, fz = _normalised(fx - c * lx, fy - c * ly, fz - c * lz)
+                    # The angle must not move by the correction: where the thigh was when the
+                    # turn began reads the same through the new axis as through the old.
+                    vx, vy, vz, (ox, oy, oz), from_offset = turn
+                    offset = from_offset + math.degrees(
+                        math.asin(max(-1.0, min(1.0, vx * lx + vy * ly + vz * lz)))
+                        - math.asin(max(-1.0, min(1.0, vx * ox + vy * oy + vz * oz))))
+                elif turn is not None:
+                    quiet_s += dt
+                    if quiet_s >= axial_end_s:
+                        turn = None
+                if w2 <= axial_min_sq * dt * dt:
+                    calm_up = (ux, uy, uz)
             # A jolt stands out of the recent shake; a tremor's peaks are part of it.
             jolt = aerr >= jolt_g and aerr >= jolt_ratio * ferr
             ferr += dt / (ferr_tau + dt) * (aerr - ferr)
@@ -207,7 +267,7 @@ class InclinationEstimator:
             lx, ly, lz = axis
             sin_el = ux * lx + uy * ly + uz * lz
             front = ux * fx + uy * fy + uz * fz
-            out[i] = math.degrees(math.atan2(sin_el, front))
+            out[i] = math.degrees(math.atan2(sin_el, front)) - offset
             if axis_fixed and -0.5 < sin_el < 0.5 and aerr < rest_g:
                 # Within 30 degrees of flat the front is plain from gravity: re-take it.
                 fx, fy, fz = _normalised(ux - sin_el * lx, uy - sin_el * ly, uz - sin_el * lz)
@@ -221,4 +281,6 @@ class InclinationEstimator:
         self.axis_fixed = axis_fixed
         self.jolts = jolts
         self.force_error_g = ferr
+        self.axis_offset_deg = offset
+        self._turn, self._turn_quiet_s, self._calm_up = turn, quiet_s, calm_up
         return out
