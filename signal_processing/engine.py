@@ -58,6 +58,7 @@ class _Resumption:
     from_t_s: float                   # the last grid point before the gap
     from_angle_deg: float
     last_seen_s: float                # the last sample before the gap
+    last_seen_deg: float              # the angle there, unsmoothed
     seen_again_s: float | None = None
     accel_sum_g: np.ndarray = field(default_factory=lambda: np.zeros(3))
     calm_samples: int = 0
@@ -106,6 +107,7 @@ class Engine:
         self._grid_last: tuple[float, float] | None = None
         self._speed_dps = 0.0
         self._angle_deg: float | None = None
+        self._last_raw_deg = 0.0      # the unsmoothed angle of the latest sample
         self._resumption: _Resumption | None = None
 
     # -- public API ----------------------------------------------------------------------------
@@ -278,7 +280,7 @@ class Engine:
                             # Longer than the smoothing's delay: whatever the thigh did unseen
                             # is done; start again from where it is (see `_run`).
                             last_seen_s = float(t_s[hi - 1]) if hi else self._last_t_s
-                            self._resumption = _Resumption(*self._grid_last, last_seen_s)
+                            self._resumption = _Resumption(*self._grid_last, last_seen_s, self._last_raw_deg)
                     # No speed from the samples either side: an average over the gap would
                     # read as a pause.
                     self._grid_last = None
@@ -326,7 +328,9 @@ class Engine:
             if jump:
                 self.counter.gap = LostGap(
                     resumption.last_seen_s, resumption.seen_again_s, float(t_s[0]) + 2.0 * self.counter.delay_s,
-                    moved_deg=(self._tilt_deg(v2) if tilt else e2) - resumption.from_angle_deg)
+                    # Where the thigh was last seen, not where the smoothing had got to: a
+                    # thigh that arrived just before the gap did not move across it.
+                    moved_deg=(self._tilt_deg(v2) if tilt else e2) - resumption.last_seen_deg)
         next_s = self._grid_next_s
         last = self._grid_last
         speed = self._speed_dps
@@ -372,6 +376,7 @@ class Engine:
                     self._rep_way = self._tangent(self._rep_way, self._rest_up)
         self._smooth1, self._smooth2 = e1, e2
         self._up1, self._up2 = v1, v2
+        self._last_raw_deg = self._tilt_deg(ups[-1]) if tilt else float(angle[-1])
         self._grid_next_s, self._grid_last, self._speed_dps = next_s, last, speed
         self._angle_deg = e2
         return events

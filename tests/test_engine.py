@@ -333,7 +333,11 @@ def test_slow_pelvic_tilts_are_each_a_rep_not_a_drift_of_the_resting_pose(move_s
     # of a degree short of the top (too soon for the smoothing to show it settled). It has not
     # moved across the gap, so the hold did not start when it was next seen.
     ((3.0, 2.5), (5.3, 7.1), 5.5),
-], ids=["lift-lost", "arrived-just-before"])
+    # A quick lift ends at 5.5 s, just as 1.75 s of samples are lost. The
+    # smoothing had not caught up with the thigh when the gap began, but the thigh itself did
+    # not move across it: the hold began before the gap, not when the thigh was next seen.
+    ((4.5, 1.0), (5.5, 7.25), 5.5),
+], ids=["lift-lost", "arrived-just-before", "arrived-as-the-gap-began"])
 def test_a_hold_beside_a_gap_of_lost_samples_is_timed_from_what_was_seen(lift, lost, hold_start_s):
     start_s, move_s = lift
     plan = [(start_s, move_s, 90.0), (25.5, 2.0, 0.0)]
