@@ -32,6 +32,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from signal_processing.events import Event, Hold
+from signal_processing.exercises import Exercise
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,6 @@ class LostGap:
     seen_again_s: float     # the first sample after it
     settled_by_s: float     # when the smoothed angle had settled after the jump across it
     moved_deg: float        # how far the angle jumped across it
-from signal_processing.exercises import Exercise
 
 
 @dataclass(frozen=True)
