@@ -195,9 +195,9 @@ class InclinationEstimator:
                 wu = wx * lx + wy * ly + wz * lz
                 fx, fy, fz = fx + wu * (fy * lz - fz * ly), fy + wu * (fz * lx - fx * lz), fz + wu * (fx * ly - fy * lx)
                 w2 = wx * wx + wy * wy + wz * wz
+                turning = w2 > axial_min_sq * dt * dt
                 sin_el = ux * lx + uy * ly + uz * lz
-                if (w2 > axial_min_sq * dt * dt and wu * wu > axial_cos_sq * w2
-                        and -axial_sin_max < sin_el < axial_sin_max):
+                if turning and wu * wu > axial_cos_sq * w2 and -axial_sin_max < sin_el < axial_sin_max:
                     # A turn about the long axis (a slip, a roll): its axis is the long axis,
                     # which the first excursion showed only roughly (a hip that rolls as it
                     # bends tips it by degrees, and a slip then read as a lift or a drop).
@@ -224,7 +224,7 @@ class InclinationEstimator:
                     quiet_s += dt
                     if quiet_s >= axial_end_s:
                         turn = None
-                if w2 <= axial_min_sq * dt * dt:
+                if not turning:
                     calm_up = (ux, uy, uz)
             # A jolt stands out of the recent shake; a tremor's peaks are part of it.
             jolt = aerr >= jolt_g and aerr >= jolt_ratio * ferr
