@@ -136,8 +136,10 @@ class InclinationEstimator:
 
     def resume(self, accel_g: np.ndarray) -> None:
         """After lost samples the gyroscope has not followed the thigh: take "up" afresh from
-        ``accel_g``, a mean accelerometer reading."""
-        self.up = _normalised(*map(float, accel_g))
+        ``accel_g``, a mean accelerometer reading. A turn about the long axis is read from where
+        the sensor is now, not from where it was before the gap."""
+        self.up = self._calm_up = _normalised(*map(float, accel_g))
+        self._turn = None
 
     def update(self, dt_s: np.ndarray, accel_g: np.ndarray, gyro_dps: np.ndarray,
                ups: list | None = None) -> np.ndarray:
