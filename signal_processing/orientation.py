@@ -198,8 +198,8 @@ class InclinationEstimator:
                 fx, fy, fz = fx + wu * (fy * lz - fz * ly), fy + wu * (fz * lx - fx * lz), fz + wu * (fx * ly - fy * lx)
                 w2 = wx * wx + wy * wy + wz * wz
                 turning = w2 > axial_min_sq * dt * dt
-                sin_el = ux * lx + uy * ly + uz * lz
-                if turning and wu * wu > axial_cos_sq * w2 and -axial_sin_max < sin_el < axial_sin_max:
+                if (turning and wu * wu > axial_cos_sq * w2
+                        and -axial_sin_max < ux * lx + uy * ly + uz * lz < axial_sin_max):
                     # A turn about the long axis (a slip, a roll): its axis is the long axis,
                     # which the first excursion showed only roughly (a hip that rolls as it
                     # bends tips it by degrees, and a slip then read as a lift or a drop).
