@@ -304,7 +304,8 @@ class Engine:
             if split:
                 self.inclination.update(dt_s[:split], accel_g[:split], gyro_dps[:split])
                 head = accel_g[:split]
-                calm = np.abs(np.linalg.norm(head, axis=1) - 1.0) < self.settings.orientation.jolt_g
+                calm = (np.abs(np.linalg.norm(head, axis=1) - self.inclination.gravity_g)
+                        < self.settings.orientation.jolt_g)
                 resumption.accel_sum_g = resumption.accel_sum_g + head[calm].sum(axis=0)
                 resumption.calm_samples += int(calm.sum())
             if split == len(t_s):

@@ -3,8 +3,10 @@
 The estimator tracks the direction of "up" in the sensor's own axes with a complementary
 filter: the gyroscope (bias removed) rotates it, the accelerometer pulls it back whenever the
 thigh is not being jolted. Rehab movements are slow (a few hundredths of a g of movement
-acceleration), so the pull is strong and weakens only as the specific force departs from 1 g:
-the gyroscope smooths and bridges, gravity decides where the thigh is. (Trusting the gyroscope
+acceleration), so the pull is strong and weakens only as the specific force departs from 1 g
+(from gravity as this accelerometer read it in the reference pose: a MEMS part's offsets and
+scale errors put that anywhere from about 0.9 to 1.1 g): the gyroscope smooths and bridges,
+gravity decides where the thigh is. (Trusting the gyroscope
 through whole movements overshoots badly on real sensors whose rate scale is off.) The
 departure from 1 g that weakens the pull is averaged over a tenth of a second: a tremor swings
 the accelerometer by tens of degrees each cycle, and a gain following it within the cycle
@@ -113,6 +115,10 @@ class InclinationEstimator:
         self.axis: tuple[float, float, float] | None = None
         self.axis_fixed = False
         self.gyro_bias_dps = (0.0, 0.0, 0.0)
+        #: Gravity as this accelerometer read it in the reference pose. A MEMS part's offsets and
+        #: scale errors make that anything from about 0.9 to 1.1 g; "how far from gravity" (is
+        #: it a jolt, is the thigh at rest, may the axis be learnt) is measured from it.
+        self.gravity_g = 1.0
         self.jolts = 0
         self.force_error_g = 0.0
         #: Subtracted from the angle so that refining the axis does not move it by itself.
@@ -130,6 +136,7 @@ class InclinationEstimator:
         """Take the reference pose: ``up`` is the mean accelerometer reading at rest."""
         self.reset()
         self.up = _normalised(*map(float, up))
+        self.gravity_g = float(np.linalg.norm(up)) or 1.0
         self.reference_up = self.up
         self.anterior = self.up
         self.gyro_bias_dps = tuple(map(float, gyro_bias_dps))
@@ -170,6 +177,7 @@ class InclinationEstimator:
         turn, quiet_s, calm_up = self._turn, self._turn_quiet_s, self._calm_up
         rest_dps, rest_g, bias_tau = s.rest_dps, s.rest_g, s.bias_tau_s
         jolts = self.jolts
+        gravity = self.gravity_g
         ferr = self.force_error_g
         ferr_tau = s.force_error_tau_s
         dts = dt_s.tolist()
@@ -185,7 +193,7 @@ class InclinationEstimator:
             gy -= by
             gz -= bz
             anorm = math.sqrt(ax * ax + ay * ay + az * az)
-            aerr = abs(anorm - 1.0)
+            aerr = abs(anorm - gravity)
             # "up" is fixed in the world, so in the sensor's axes it turns against the sensor. The
             # gyroscope always counts (as in Fusion): a knock shakes it for a few hundredths of a
             # second, which gravity then undoes, while a fast movement's turn is real.
