@@ -43,6 +43,7 @@ class LostGap:
     seen_again_s: float     # the first sample after it
     settled_by_s: float     # when the smoothed angle had settled after the jump across it
     moved_deg: float        # how far the angle jumped across it
+    last_seen_dps: float = 0.0  # how fast the angle was changing when last seen before it
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,10 @@ class CounterSettings:
     #: 15 % ramps; this value splits the difference, so that no profile errs by more than
     #: about 0.035 of the movement's duration at either end.
     arrival_shift: float = 0.085
+    #: A thigh last seen on its way to the far end before a gap arrived in it this many times
+    #: (distance left / speed then) later: the rest of the way takes 3 of that for a
+    #: minimum-jerk movement, 2 for a cosine and 1 for a steady one; this splits the difference.
+    gap_arrival_factor: float = 2.0
     #: Speeds below this are sway, not movement.
     speed_floor_dps: float = 1.0
     #: At the far end this long, in an exercise without holds: a new resting pose.
@@ -406,10 +411,10 @@ class RepCounter:
             # more abruptly than a minimum-jerk one.
             by_speed_s = self.settled_s - self.delay_s + self._tail_s()
             self.hold_start_s = min(self._arrival_s(self.settled_s, t_s), by_speed_s, t_s - self.delay_s)
-            if self._in_gap(self.settled_s):
-                # Found only across a gap. If the thigh got there unseen, the hold is timed from
-                # when it was first seen there; if not, it was there before the gap.
-                self.hold_start_s = self.gap.seen_again_s if self._moved_in_gap() else self.gap.last_seen_s
+            if self._in_gap(self.settled_s) and not self._arrival_seen_across_gap(self.settled_s, t_s):
+                # Found only across a gap, and the thigh was not seen arriving: it got there
+                # before the gap or in it.
+                self.hold_start_s = self._arrival_in_gap_s()
             self.hold_level = y
             events.append(Event("hold_started", self.hold_start_s))
 
@@ -446,9 +451,26 @@ class RepCounter:
         """Whether the thigh moved, unseen, across the latest gap: by more than the hold band."""
         return abs(self.gap.moved_deg) >= self._hold_band_deg(self.peak)
 
+    def _arrival_in_gap_s(self) -> float:
+        """When the thigh reached the far end, given that it was not seen arriving: beside the
+        latest gap. Still on its way when last seen, it arrived in the gap, as far in as the rest
+        of the way at that speed takes a movement that eases off; not on its way, it was there
+        already, unless it moved across the gap by more than the hold band (it got there
+        unseen: the hold is timed from when it was seen there)."""
+        s, gap = self.settings, self.gap
+        speed_dps = abs(gap.last_seen_dps)
+        if speed_dps >= max(s.speed_floor_dps, s.speed_fraction * self.peak_speed_dps):
+            rest_of_way_s = s.gap_arrival_factor * abs(gap.moved_deg) / speed_dps
+            return min(gap.seen_again_s, gap.last_seen_s + rest_of_way_s)
+        return gap.seen_again_s if self._moved_in_gap() else gap.last_seen_s
+
     def _arrival_s(self, settled_s: float, now_s: float) -> float:
         """When the thigh arrived where it holds: since when it has stayed within the arrival
         band of its level over ``settled_s``..``now_s``, read back from ``settled_s``."""
+        return self._arrival_grid_s(settled_s, now_s) - self.delay_s + self._arrival_shift_s()
+
+    def _arrival_grid_s(self, settled_s: float, now_s: float) -> float:
+        """The first grid time of the stretch within the arrival band that ends at ``settled_s``."""
         level = self._median_out(settled_s, now_s)
         floor = level - self._arrival_band_deg()
         t_in = settled_s
@@ -458,7 +480,21 @@ class RepCounter:
             if y < floor:
                 break
             t_in = t
-        return t_in - self.delay_s + self._arrival_shift_s()
+        return t_in
+
+    def _arrival_seen_across_gap(self, settled_s: float, now_s: float) -> bool:
+        """Whether the arrival at the far end was seen although the speed settled across the
+        latest gap: the thigh was still on its way after the gap, or already there before it.
+        Only an arrival at the first moment seen after the gap may have happened unseen."""
+        first_after = next(((t, y) for t, y in self._trail if t >= self.gap.seen_again_s), None)
+        if first_after is None:
+            return False
+        if self._arrival_grid_s(settled_s, now_s) < first_after[0]:
+            return True                                 # there before the gap, and seen there
+        # Seen on its way after the gap: short of where it holds by more than sway and the
+        # settling of the estimate taken afresh after the gap.
+        short_deg = self._median_out(settled_s, now_s) - first_after[1]
+        return short_deg > max(self.settings.settled_floor_deg, self._arrival_band_deg())
 
     def _departure_s(self, began_s: float, now_s: float) -> float:
         """When the thigh left the far end: the last moment within the arrival band of its

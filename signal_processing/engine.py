@@ -12,6 +12,7 @@ Three stages, each streaming and each indifferent to how the samples are chunked
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,6 +47,9 @@ class EngineSettings:
     #: After a gap longer than the smoothing's delay, "up" is re-taken from the mean
     #: accelerometer reading over this long (several tremor cycles).
     resume_s: float = 0.2
+    #: The thigh's speed when last seen before a gap is read over this long: long enough to
+    #: average out one sample's noise at 1 kHz, short enough to be the speed at that moment.
+    last_seen_window_s: float = 0.1
     orientation: OrientationSettings = field(default_factory=OrientationSettings)
     counter: CounterSettings = field(default_factory=CounterSettings)
 
@@ -59,6 +63,7 @@ class _Resumption:
     from_angle_deg: float
     last_seen_s: float                # the last sample before the gap
     last_seen_deg: float              # the angle there, unsmoothed
+    last_seen_dps: float              # how fast it was changing there
     seen_again_s: float | None = None
     accel_sum_g: np.ndarray = field(default_factory=lambda: np.zeros(3))
     calm_samples: int = 0
@@ -107,7 +112,8 @@ class Engine:
         self._grid_last: tuple[float, float] | None = None
         self._speed_dps = 0.0
         self._angle_deg: float | None = None
-        self._last_raw_deg = 0.0      # the unsmoothed angle of the latest sample
+        #: The unsmoothed angle over the latest `last_seen_window_s`, as (t_s, angle_deg).
+        self._raw_tail: deque[tuple[float, float]] = deque()
         self._resumption: _Resumption | None = None
 
     # -- public API ----------------------------------------------------------------------------
@@ -280,7 +286,8 @@ class Engine:
                             # Longer than the smoothing's delay: whatever the thigh did unseen
                             # is done; start again from where it is (see `_run`).
                             last_seen_s = float(t_s[hi - 1]) if hi else self._last_t_s
-                            self._resumption = _Resumption(*self._grid_last, last_seen_s, self._last_raw_deg)
+                            self._resumption = _Resumption(*self._grid_last, last_seen_s,
+                                                           *self._last_seen_deg_dps())
                     # No speed from the samples either side: an average over the gap would
                     # read as a pause.
                     self._grid_last = None
@@ -331,7 +338,8 @@ class Engine:
                     resumption.last_seen_s, resumption.seen_again_s, float(t_s[0]) + 2.0 * self.counter.delay_s,
                     # Where the thigh was last seen, not where the smoothing had got to: a
                     # thigh that arrived just before the gap did not move across it.
-                    moved_deg=(self._tilt_deg(v2) if tilt else e2) - resumption.last_seen_deg)
+                    moved_deg=(self._tilt_deg(v2) if tilt else e2) - resumption.last_seen_deg,
+                    last_seen_dps=resumption.last_seen_dps)
         next_s = self._grid_next_s
         last = self._grid_last
         speed = self._speed_dps
@@ -377,10 +385,27 @@ class Engine:
                     self._rep_way = self._tangent(self._rep_way, self._rest_up)
         self._smooth1, self._smooth2 = e1, e2
         self._up1, self._up2 = v1, v2
-        self._last_raw_deg = self._tilt_deg(ups[-1]) if tilt else float(angle[-1])
+        self._keep_raw_tail(ts, angle, ups)
         self._grid_next_s, self._grid_last, self._speed_dps = next_s, last, speed
         self._angle_deg = e2
         return events
+
+    def _keep_raw_tail(self, ts: list, angle: np.ndarray, ups: list | None) -> None:
+        """Keep the unsmoothed angle over the last `last_seen_window_s` (and the sample before)."""
+        window_s = self.settings.last_seen_window_s
+        tail = self._raw_tail
+        for j in range(max(0, int(np.searchsorted(ts, ts[-1] - window_s)) - 1), len(ts)):
+            tail.append((ts[j], self._tilt_deg(ups[j]) if ups is not None else float(angle[j])))
+        while len(tail) > 2 and tail[1][0] <= ts[-1] - window_s:
+            tail.popleft()
+
+    def _last_seen_deg_dps(self) -> tuple[float, float]:
+        """The unsmoothed angle at the latest sample, and how fast it was changing."""
+        tail = self._raw_tail
+        if not tail:
+            return 0.0, 0.0
+        (t0, y0), (t1, y1) = tail[0], tail[-1]
+        return y1, (y1 - y0) / (t1 - t0) if t1 > t0 else 0.0
 
     @staticmethod
     def _across(v, r) -> tuple[float, float, float]:

@@ -356,7 +356,12 @@ def test_slow_pelvic_tilts_are_each_a_rep_not_a_drift_of_the_resting_pose(move_s
     # smoothing had not caught up with the thigh when the gap began, but the thigh itself did
     # not move across it: the hold began before the gap, not when the thigh was next seen.
     ((4.5, 1.0), (5.5, 7.25), 5.5),
-], ids=["lift-lost", "arrived-just-before", "arrived-as-the-gap-began"])
+    # A slow lift, 12 degrees short and rising at 27 degrees/s as samples are lost. It moved
+    # less than the hold band across the gap, yet the hold did not begin before it.
+    ((3.0, 4.0), (5.9, 6.3), 7.0),
+    # A lift seen again 5 degrees short of the top: it was seen to arrive, 0.6 s after the gap.
+    ((3.0, 3.0), (4.8, 5.4), 6.0),
+], ids=["lift-lost", "arrived-just-before", "arrived-as-the-gap-began", "on-its-way-into-the-gap", "arrived-after-the-gap"])
 def test_a_hold_beside_a_gap_of_lost_samples_is_timed_from_what_was_seen(lift, lost, hold_start_s):
     start_s, move_s = lift
     plan = [(start_s, move_s, 90.0), (25.5, 2.0, 0.0)]
