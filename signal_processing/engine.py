@@ -11,6 +11,7 @@ Three stages, each streaming and each indifferent to how the samples are chunked
 """
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -394,7 +395,7 @@ class Engine:
         """Keep the unsmoothed angle over the last `last_seen_window_s` (and the sample before)."""
         window_s = self.settings.last_seen_window_s
         tail = self._raw_tail
-        for j in range(max(0, int(np.searchsorted(ts, ts[-1] - window_s)) - 1), len(ts)):
+        for j in range(max(0, bisect.bisect_left(ts, ts[-1] - window_s) - 1), len(ts)):
             tail.append((ts[j], self._tilt_deg(ups[j]) if ups is not None else float(angle[j])))
         while len(tail) > 2 and tail[1][0] <= ts[-1] - window_s:
             tail.popleft()
