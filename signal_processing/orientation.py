@@ -71,7 +71,8 @@ class OrientationSettings:
     #: A turn within this of the long axis is a turn about it (the strap slipping, the leg
     #: rolling): its axis is the long axis, and refines it...
     axial_cone_deg: float = 20.0
-    #: ...once this fast (slower is the gyroscope's noise and leftover bias)...
+    #: ...once this fast (slower is the gyroscope's noise and leftover bias, which the thigh's
+    #: front does not follow either)...
     axial_min_dps: float = 5.0
     #: ...moving the axis most of the way there over this much turning...
     axial_learn_deg: float = 10.0
@@ -200,10 +201,14 @@ class InclinationEstimator:
             wx, wy, wz = gx * _DEG * dt, gy * _DEG * dt, gz * _DEG * dt
             ux, uy, uz = ux + (uy * wz - uz * wy), uy + (uz * wx - ux * wz), uz + (ux * wy - uy * wx)
             if axis_fixed:
-                # The thigh's front turns in the sensor's axes as the strap slips round it.
+                # The thigh's front turns in the sensor's axes as the strap slips round it. Turns
+                # about the axis slower than a slip are sway and what is left of the gyroscope's
+                # bias: followed, a bias of 1 deg/s (an MPU-6050 warming on the skin drifts by
+                # more) turned the front by tens of degrees over a long hold, and the angle with it.
                 lx, ly, lz = axis
                 wu = wx * lx + wy * ly + wz * lz
-                fx, fy, fz = fx + wu * (fy * lz - fz * ly), fy + wu * (fz * lx - fx * lz), fz + wu * (fx * ly - fy * lx)
+                if wu * wu > axial_min_sq * dt * dt:
+                    fx, fy, fz = fx + wu * (fy * lz - fz * ly), fy + wu * (fz * lx - fx * lz), fz + wu * (fx * ly - fy * lx)
                 w2 = wx * wx + wy * wy + wz * wz
                 turning = w2 > axial_min_sq * dt * dt
                 if (turning and wu * wu > axial_cos_sq * w2
