@@ -15,13 +15,13 @@ from tests.synthetic import flexion_profile, random_mounting, thigh_trace
 SLOW = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def knee_to_chest_plan(reps=3, top_deg=95.0, hold_s=20.0, move_s=2.5, rest_s=3.0, first_s=3.0):
+def knee_to_chest_plan(reps=3, top_deg=95.0, hold_s=20.0, move_s=2.5, rest_s=3.0, first_s=3.0, rest_deg=0.0):
     plan, holds, t = [], [], first_s
     for _ in range(reps):
         plan.append((t, move_s, top_deg))
         holds.append((t + move_s, t + move_s + hold_s))
         t += move_s + hold_s
-        plan.append((t, move_s, 0.0))
+        plan.append((t, move_s, rest_deg))
         t += move_s + rest_s
     return plan, holds, t + 2.0
 
@@ -148,12 +148,9 @@ def test_a_gyroscope_bias_that_drifts_as_the_sensor_warms_does_not_turn_the_angl
     # read against away from flat, by tens of degrees over a set from hook-lying: the resting
     # pose crept from 45 to 65 degrees and reps went uncounted.
     rng = np.random.default_rng(seed)
-    plan, holds, t = [(3.0, 2.5, 45.0)], [], 9.0
-    for _ in range(4):
-        plan += [(t, 2.5, 110.0), (t + 22.5, 2.5, 45.0)]
-        holds.append((t + 2.5, t + 22.5))
-        t += 28.0
-    t_s = np.arange(0, t + 2.0, 0.02)
+    plan, holds, end_s = knee_to_chest_plan(reps=4, top_deg=110.0, first_s=9.0, rest_deg=45.0)
+    plan.insert(0, (3.0, 2.5, 45.0))                             # into hook-lying
+    t_s = np.arange(0, end_s, 0.02)
     mounting = random_mounting(rng)
     accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, mounting, noise_g=0.002,
                                     noise_dps=0.05, seed=seed)
