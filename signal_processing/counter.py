@@ -370,7 +370,7 @@ class RepCounter:
         if not self.hold_active and outward_dps > self.peak_speed_dps:
             self.peak_speed_dps = outward_dps
             self.settled_s = None
-        mark = max(s.speed_floor_dps, s.speed_fraction * self.peak_speed_dps)
+        mark = self._speed_mark_dps()
         if abs(speed_dps) < mark:
             self.fast_since_s = None
             if self.settled_s is None and self.peak_speed_dps > mark:
@@ -457,12 +457,17 @@ class RepCounter:
         of the way at that speed takes a movement that eases off; not on its way, it was there
         already, unless it moved across the gap by more than the hold band (it got there
         unseen: the hold is timed from when it was seen there)."""
-        s, gap = self.settings, self.gap
+        gap = self.gap
         speed_dps = abs(gap.last_seen_dps)
-        if speed_dps >= max(s.speed_floor_dps, s.speed_fraction * self.peak_speed_dps):
-            rest_of_way_s = s.gap_arrival_factor * abs(gap.moved_deg) / speed_dps
+        if speed_dps >= self._speed_mark_dps():
+            rest_of_way_s = self.settings.gap_arrival_factor * abs(gap.moved_deg) / speed_dps
             return min(gap.seen_again_s, gap.last_seen_s + rest_of_way_s)
         return gap.seen_again_s if self._moved_in_gap() else gap.last_seen_s
+
+    def _speed_mark_dps(self) -> float:
+        """Faster than this, the thigh is on the move: a tenth of the movement's peak speed."""
+        s = self.settings
+        return max(s.speed_floor_dps, s.speed_fraction * self.peak_speed_dps)
 
     def _arrival_s(self, settled_s: float, now_s: float) -> float:
         """When the thigh arrived where it holds: since when it has stayed within the arrival
