@@ -204,7 +204,8 @@ class InclinationEstimator:
                 # The thigh's front turns in the sensor's axes as the strap slips round it. Turns
                 # about the axis slower than a slip are sway and what is left of the gyroscope's
                 # bias: followed, a bias of 1 deg/s (an MPU-6050 warming on the skin drifts by
-                # more) turned the front by tens of degrees over a long hold, and the angle with it.
+                # more) turned the front by tens of degrees over a set in hook-lying, which is
+                # never near enough flat to re-take it, and the angle with it.
                 lx, ly, lz = axis
                 wu = wx * lx + wy * ly + wz * lz
                 if wu * wu > axial_min_sq * dt * dt:
