@@ -44,6 +44,8 @@ class LostGap:
     settled_by_s: float     # when the smoothed angle had settled after the jump across it
     moved_deg: float        # how far the angle jumped across it
     last_seen_dps: float = 0.0  # how fast the angle was changing when last seen before it
+    seen_s: float | None = None  # when the angle was first taken afresh after it (moved_deg)
+    seen_dps: float = 0.0        # how fast the sensor was turning just before then
 
 
 @dataclass(frozen=True)
@@ -97,9 +99,11 @@ class CounterSettings:
     #: about 0.035 of the movement's duration at either end.
     arrival_shift: float = 0.085
     #: A thigh last seen on its way to the far end before a gap arrived in it this many times
-    #: (distance left / speed then) later: the rest of the way takes 3 of that for a
-    #: minimum-jerk movement, 2 for a cosine and 1 for a steady one; this splits the difference.
-    gap_arrival_factor: float = 2.0
+    #: (distance left / speed then) later, and one seen on its way back after a gap left this
+    #: many times (distance come / speed then) before: the end of a movement, or its start,
+    #: takes 3 of that for a minimum-jerk movement, 2 for a cosine and 1 for a steady one;
+    #: this splits the difference.
+    gap_ease_factor: float = 2.0
     #: Speeds below this are sway, not movement.
     speed_floor_dps: float = 1.0
     #: At the far end this long, in an exercise without holds: a new resting pose.
@@ -460,9 +464,20 @@ class RepCounter:
         gap = self.gap
         speed_dps = abs(gap.last_seen_dps)
         if speed_dps >= self._speed_mark_dps():
-            rest_of_way_s = self.settings.gap_arrival_factor * abs(gap.moved_deg) / speed_dps
+            rest_of_way_s = self.settings.gap_ease_factor * abs(gap.moved_deg) / speed_dps
             return min(gap.seen_again_s, gap.last_seen_s + rest_of_way_s)
         return gap.seen_again_s if self._moved_in_gap() else gap.last_seen_s
+
+    def _departure_in_gap_s(self) -> float:
+        """When the thigh left the far end, given that it started back unseen, in the latest
+        gap: seen on its way back just after it, as long before as the way it had come at that
+        speed takes a movement that eases in; otherwise when it was last seen."""
+        gap = self.gap
+        speed_dps = abs(gap.seen_dps)
+        if gap.seen_s is None or speed_dps < self._speed_mark_dps():
+            return gap.last_seen_s
+        way_so_far_s = self.settings.gap_ease_factor * abs(gap.moved_deg) / speed_dps
+        return min(gap.seen_again_s, max(gap.last_seen_s, gap.seen_s - way_so_far_s))
 
     def _speed_mark_dps(self) -> float:
         """Faster than this, the thigh is on the move: a tenth of the movement's peak speed."""
@@ -553,7 +568,7 @@ class RepCounter:
         by_speed_s = began - self.delay_s - self._tail_s()
         end_s = max(self.hold_start_s, self._departure_s(began, t_s), by_speed_s)
         if self._in_gap(began) and self.hold_start_s <= self.gap.last_seen_s and self._moved_in_gap():
-            end_s = self.gap.last_seen_s   # it started back unseen: timed to when last seen
+            end_s = self._departure_in_gap_s()   # it started back unseen
         hold = Hold(self.hold_start_s, end_s)
         self.hold_start_s = None
         self.settled_s = None   # a later pause at the far end is a hold of its own

@@ -66,6 +66,8 @@ class _Resumption:
     last_seen_deg: float              # the angle there, unsmoothed
     last_seen_dps: float              # how fast it was changing there
     seen_again_s: float | None = None
+    #: How fast the sensor turned over the first moments after the gap, as (t_s, rate_dps).
+    seen_again_rates: list = field(default_factory=list)
     accel_sum_g: np.ndarray = field(default_factory=lambda: np.zeros(3))
     calm_samples: int = 0
     taken: bool = False               # "up" re-taken; the speed across the gap not yet set
@@ -311,6 +313,8 @@ class Engine:
             split = int(np.searchsorted(t_s, resumption.seen_again_s + self.settings.resume_s))
             if split:
                 self.inclination.update(dt_s[:split], accel_g[:split], gyro_dps[:split])
+                rates = np.linalg.norm(gyro_dps[:split] - self.inclination.gyro_bias_dps, axis=1)
+                resumption.seen_again_rates += zip(t_s[:split].tolist(), rates.tolist())
                 head = accel_g[:split]
                 calm = (np.abs(np.linalg.norm(head, axis=1) - self.inclination.gravity_g)
                         < self.settings.orientation.jolt_g)
@@ -340,7 +344,8 @@ class Engine:
                     # Where the thigh was last seen, not where the smoothing had got to: a
                     # thigh that arrived just before the gap did not move across it.
                     moved_deg=(self._tilt_deg(v2) if tilt else e2) - resumption.last_seen_deg,
-                    last_seen_dps=resumption.last_seen_dps)
+                    last_seen_dps=resumption.last_seen_dps,
+                    seen_s=float(t_s[0]), seen_dps=self._turn_rate_dps(resumption.seen_again_rates))
         next_s = self._grid_next_s
         last = self._grid_last
         speed = self._speed_dps
@@ -390,6 +395,15 @@ class Engine:
         self._grid_next_s, self._grid_last, self._speed_dps = next_s, last, speed
         self._angle_deg = e2
         return events
+
+    def _turn_rate_dps(self, rates: list) -> float:
+        """How fast the sensor was turning over the last `last_seen_window_s` of ``rates``
+        ((t_s, rate_dps) pairs): the gyroscope's reading, since the estimate of the angle is
+        still catching up with where the thigh went in the gap."""
+        if not rates:
+            return 0.0
+        recent = [r for t, r in rates if t >= rates[-1][0] - self.settings.last_seen_window_s]
+        return sum(recent) / len(recent)
 
     def _keep_raw_tail(self, ts: list, angle: np.ndarray, ups: list | None) -> None:
         """Keep the unsmoothed angle over the last `last_seen_window_s` (and the sample before)."""

@@ -398,6 +398,22 @@ def test_a_hold_beside_a_gap_of_lost_samples_is_timed_from_what_was_seen(lift, l
     assert hold.end_s == pytest.approx(25.5, abs=0.5)
 
 
+@pytest.mark.parametrize("back_s, lost", [(2.0, (24.6, 26.0)), (3.0, (24.5, 26.5)), (1.5, (24.9, 26.0))])
+def test_a_hold_that_ends_in_a_gap_of_lost_samples_ends_when_the_thigh_started_back(back_s, lost):
+    # The knee is lowered at 25.5 s, unseen: samples are lost from before it until the thigh is
+    # well on its way down. Timed to the last sample seen, the hold was up to a second short.
+    # The thigh's speed as it is seen again, and how far it has come, say when it started.
+    plan = [(3.0, 2.0, 90.0), (25.5, back_s, 0.0)]
+    t_s = np.arange(0, 31, 0.02)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, lever_m=0.2, noise_g=0.003,
+                                    noise_dps=0.05)
+    keep = (t_s < lost[0]) | (t_s >= lost[1])
+    engine, _ = run("knee_to_chest", t_s[keep], accel_g[keep], gyro_dps[keep])
+    assert engine.state.reps == 1
+    (hold,) = engine.state.holds
+    assert hold.end_s == pytest.approx(25.5, abs=0.3)
+
+
 @pytest.mark.parametrize("gap_s", [0.25, 1.25, 1.75])   # the tremor at its swing's peak on resuming
 def test_samples_lost_in_the_middle_of_a_trembling_hold_neither_end_nor_cancel_it(gap_s):
     plan, holds, end_s = knee_to_chest_plan(reps=1, top_deg=80.0)
