@@ -366,6 +366,18 @@ def test_slow_pelvic_tilts_are_each_a_rep_not_a_drift_of_the_resting_pose(move_s
     assert pelvic_tilts_counted(plan, t + 2.0, step_s=0.02) == 8
 
 
+def the_one_hold_with_samples_lost(plan, lost):
+    """The hold of a one-rep knee-to-chest ``plan`` whose samples in ``lost`` (from, to) are lost."""
+    t_s = np.arange(0, 31, 0.02)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, lever_m=0.2, noise_g=0.003,
+                                    noise_dps=0.05)
+    keep = (t_s < lost[0]) | (t_s >= lost[1])
+    engine, _ = run("knee_to_chest", t_s[keep], accel_g[keep], gyro_dps[keep])
+    assert engine.state.reps == 1
+    (hold,) = engine.state.holds
+    return hold
+
+
 @pytest.mark.parametrize("lift, lost, hold_start_s", [
     # The whole lift falls in 1.5 s of lost samples: the hold is timed from the first sample
     # after the gap, not a second later while the estimate catches up.
@@ -386,14 +398,7 @@ def test_slow_pelvic_tilts_are_each_a_rep_not_a_drift_of_the_resting_pose(move_s
 ], ids=["lift-lost", "arrived-just-before", "arrived-as-the-gap-began", "on-its-way-into-the-gap", "arrived-after-the-gap"])
 def test_a_hold_beside_a_gap_of_lost_samples_is_timed_from_what_was_seen(lift, lost, hold_start_s):
     start_s, move_s = lift
-    plan = [(start_s, move_s, 90.0), (25.5, 2.0, 0.0)]
-    t_s = np.arange(0, 31, 0.02)
-    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, lever_m=0.2, noise_g=0.003,
-                                    noise_dps=0.05)
-    keep = (t_s < lost[0]) | (t_s >= lost[1])
-    engine, _ = run("knee_to_chest", t_s[keep], accel_g[keep], gyro_dps[keep])
-    assert engine.state.reps == 1
-    (hold,) = engine.state.holds
+    hold = the_one_hold_with_samples_lost([(start_s, move_s, 90.0), (25.5, 2.0, 0.0)], lost)
     assert hold.start_s == pytest.approx(hold_start_s, abs=0.3)
     assert hold.end_s == pytest.approx(25.5, abs=0.5)
 
@@ -403,14 +408,7 @@ def test_a_hold_that_ends_in_a_gap_of_lost_samples_ends_when_the_thigh_started_b
     # The knee is lowered at 25.5 s, unseen: samples are lost from before it until the thigh is
     # well on its way down. Timed to the last sample seen, the hold was up to a second short.
     # The thigh's speed as it is seen again, and how far it has come, say when it started.
-    plan = [(3.0, 2.0, 90.0), (25.5, back_s, 0.0)]
-    t_s = np.arange(0, 31, 0.02)
-    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, lever_m=0.2, noise_g=0.003,
-                                    noise_dps=0.05)
-    keep = (t_s < lost[0]) | (t_s >= lost[1])
-    engine, _ = run("knee_to_chest", t_s[keep], accel_g[keep], gyro_dps[keep])
-    assert engine.state.reps == 1
-    (hold,) = engine.state.holds
+    hold = the_one_hold_with_samples_lost([(3.0, 2.0, 90.0), (25.5, back_s, 0.0)], lost)
     assert hold.end_s == pytest.approx(25.5, abs=0.3)
 
 
