@@ -41,11 +41,10 @@ class LostGap:
 
     last_seen_s: float      # the last sample before it
     seen_again_s: float     # the first sample after it
-    settled_by_s: float     # when the smoothed angle had settled after the jump across it
-    moved_deg: float        # how far the angle jumped across it
-    last_seen_dps: float = 0.0  # how fast the angle was changing when last seen before it
-    seen_s: float | None = None  # when the angle was first taken afresh after it (moved_deg)
-    seen_dps: float = 0.0        # how fast the sensor was turning just before then
+    retaken_s: float        # when the angle was taken afresh after it (the smoothing starts)
+    moved_deg: float        # how far the angle had moved then since it was last seen
+    last_seen_dps: float    # how fast the angle was changing when last seen before it
+    retaken_dps: float      # how fast the sensor was turning just before it was taken afresh
 
 
 @dataclass(frozen=True)
@@ -449,7 +448,9 @@ class RepCounter:
 
     def _in_gap(self, t_s: float) -> bool:
         """Whether a moment found at grid time ``t_s`` came from the jump across the latest gap."""
-        return self.gap is not None and self.gap.seen_again_s <= t_s <= self.gap.settled_by_s
+        # Until the smoothing, started afresh after it, has settled: twice its delay.
+        gap = self.gap
+        return gap is not None and gap.seen_again_s <= t_s <= gap.retaken_s + 2.0 * self.delay_s
 
     def _moved_in_gap(self) -> bool:
         """Whether the thigh moved, unseen, across the latest gap: by more than the hold band."""
@@ -473,11 +474,11 @@ class RepCounter:
         gap: seen on its way back just after it, as long before as the way it had come at that
         speed takes a movement that eases in; otherwise when it was last seen."""
         gap = self.gap
-        speed_dps = abs(gap.seen_dps)
-        if gap.seen_s is None or speed_dps < self._speed_mark_dps():
+        speed_dps = abs(gap.retaken_dps)
+        if speed_dps < self._speed_mark_dps():
             return gap.last_seen_s
         way_so_far_s = self.settings.gap_ease_factor * abs(gap.moved_deg) / speed_dps
-        return min(gap.seen_again_s, max(gap.last_seen_s, gap.seen_s - way_so_far_s))
+        return min(gap.seen_again_s, max(gap.last_seen_s, gap.retaken_s - way_so_far_s))
 
     def _speed_mark_dps(self) -> float:
         """Faster than this, the thigh is on the move: a tenth of the movement's peak speed."""

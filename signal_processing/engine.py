@@ -340,12 +340,12 @@ class Engine:
                     self._rest_up = self.inclination.reference_up
             if jump:
                 self.counter.gap = LostGap(
-                    resumption.last_seen_s, resumption.seen_again_s, float(t_s[0]) + 2.0 * self.counter.delay_s,
+                    resumption.last_seen_s, resumption.seen_again_s, retaken_s=float(t_s[0]),
                     # Where the thigh was last seen, not where the smoothing had got to: a
                     # thigh that arrived just before the gap did not move across it.
                     moved_deg=(self._tilt_deg(v2) if tilt else e2) - resumption.last_seen_deg,
                     last_seen_dps=resumption.last_seen_dps,
-                    seen_s=float(t_s[0]), seen_dps=self._turn_rate_dps(resumption.seen_again_rates))
+                    retaken_dps=self._turn_rate_dps(resumption.seen_again_rates))
         next_s = self._grid_next_s
         last = self._grid_last
         speed = self._speed_dps
