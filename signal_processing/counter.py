@@ -78,6 +78,11 @@ class CounterSettings:
     long_rest_s: float = 2.0
     #: Settled this long between reps: that level is the resting pose...
     rest_settle_s: float = 1.0
+    #: ...unless the angle crept steadily over that time by more than this fraction of the
+    #: settled band: sway goes back and forth, while a slow tilt on its way out (3 degrees over
+    #: 5 s) stays inside the band for a second at a time, and a rest taken from it was left
+    #: behind before the tilt got a rep threshold beyond it.
+    rest_creep_fraction: float = 0.5
     #: ...and a rep must go this fraction of the rep threshold beyond it, the exercise's way.
     beyond_rest_fraction: float = 0.75
     #: A pause shorter than this at the far end is not a hold.
@@ -173,6 +178,8 @@ class RepCounter:
         #: Still at the bottom, between reps, for a while: where "tilt" re-takes its rest.
         self.long_rest = False
         self._rest_since_s: float | None = None
+        #: The angle over the latest `rest_settle_s`, as (t_s, angle_deg): how far it crept.
+        self._recent: deque[tuple[float, float]] = deque()
         self._low_reset(0.0, 0.0)
 
     def _low_reset(self, t_s: float, angle_deg: float) -> None:
@@ -231,6 +238,10 @@ class RepCounter:
     def step(self, t_s: float, angle_deg: float, speed_dps: float) -> list[Event]:
         s = self.settings
         self.t_s, self.angle_deg = t_s, angle_deg
+        recent = self._recent
+        recent.append((t_s, angle_deg))
+        while len(recent) > 1 and recent[1][0] <= t_s - s.rest_settle_s:
+            recent.popleft()
         if not self._started:
             self._started = True
             self._low_reset(t_s, angle_deg)
@@ -277,7 +288,8 @@ class RepCounter:
             self._still_since_s = t_s - s.still_window_s
             self._settled_lo, self._settled_hi = lows[0][1], highs[0][1]
         if (self.phase == self.LOW and self._still_since_s is not None
-                and t_s - self._still_since_s >= s.rest_settle_s):
+                and t_s - self._still_since_s >= s.rest_settle_s
+                and abs(angle_deg - recent[0][1]) <= s.rest_creep_fraction * band):
             self.rest_deg = (highs[0][1] + lows[0][1]) / 2   # settled between reps: the rest
         events: list[Event] = []
         if not self.in_start_pose and settled and self._in_documented_start_pose(angle_deg):
