@@ -245,8 +245,8 @@ class InclinationEstimator:
             # A jolt stands out of the recent shake; a tremor's peaks are part of it.
             jolt = aerr >= jolt_g and aerr >= jolt_ratio * ferr
             ferr += dt / (ferr_tau + dt) * (aerr - ferr)
+            rate_dps = math.sqrt(gx * gx + gy * gy + gz * gz)
             if not jolt:
-                rate_dps = math.sqrt(gx * gx + gy * gy + gz * gz)
                 k = dt / (still_tau + tau_per_dps * rate_dps + tau_per_g * ferr)
                 if k > 1.0:
                     k = 1.0
@@ -284,8 +284,13 @@ class InclinationEstimator:
             sin_el = ux * lx + uy * ly + uz * lz
             front = ux * fx + uy * fy + uz * fz
             out[i] = math.degrees(math.atan2(sin_el, front)) - offset
-            if axis_fixed and -0.5 < sin_el < 0.5 and aerr < rest_g:
-                # Within 30 degrees of flat the front is plain from gravity: re-take it.
+            if axis_fixed and -0.5 < sin_el < 0.5 and rate_dps < rest_dps and not jolt:
+                # Within 30 degrees of flat the front is plain from gravity: re-take it whenever
+                # the sensor turns slower than a rest, however far its reading of gravity is from
+                # the reference's: a MEMS part's offsets (tens of mg) make that depend on which
+                # way round it lies, so a strap turned round the thigh, unseen in lost samples,
+                # read gravity 0.05 g off, never re-took the front, and read 40-degree heel
+                # slides as 74.
                 fx, fy, fz = _normalised(ux - sin_el * lx, uy - sin_el * ly, uz - sin_el * lz)
         if ups is not None and n:
             ups.append((ux, uy, uz))
