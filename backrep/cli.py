@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="count reps and time holds in recordings")
     replay.add_argument("files", nargs="+", metavar="FILE")
-    replay.add_argument("--exercise", default="auto", metavar="ID|auto")
+    replay.add_argument("--exercise", default=None, metavar="ID|auto",
+                        help="count as this exercise; by default the one the recording's metadata "
+                             "or .json labels name, else auto")
     replay.add_argument("--json", action="store_true", help="one JSON object per file, per line")
 
     record = sub.add_parser("record", help="record the thigh sensor to a CSV file")

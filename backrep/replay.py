@@ -10,6 +10,7 @@ import math
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -56,6 +57,25 @@ def checked_exercise_id(exercise_id: str) -> str:
         return exercise_id
     known = ", ".join((*EXERCISE_IDS, AUTO))
     raise UsageError(f"unknown exercise {exercise_id!r} (known: {known})")
+
+
+def exercise_named_by(recording: Recording) -> str | None:
+    """The exercise the recording names itself, if it names a known one: its metadata's
+    ``exercise`` key, else its sidecar labels' (``x.json`` beside ``x.csv``, shared/interfaces.md).
+
+    What replay counts with when no ``--exercise`` is given: a physiotherapist replaying a
+    labelled session expects it counted as the exercise it was, not as an unknown one. A sidecar
+    that cannot be read, or names no known exercise, names none; the samples are the input.
+    """
+    named = recording.metadata.get("exercise")
+    if named in EXERCISE_IDS:
+        return named
+    try:
+        labels = json.loads(Path(recording.path).with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    named = labels.get("exercise") if isinstance(labels, dict) else None
+    return named if named in EXERCISE_IDS else None
 
 
 def chunk_bounds(t_s: np.ndarray, chunk_s: float) -> Iterator[tuple[int, int]]:
@@ -115,15 +135,19 @@ def table_text(results: list[ReplayResult]) -> str:
 def run(args) -> int:
     """``backrep replay FILE [FILE ...] [--exercise ID|auto] [--json]``.
 
+    Without ``--exercise`` each file is counted as the exercise it names (`exercise_named_by`),
+    or as ``auto`` when it names none.
+
     A bad file is one line on stderr; the other files are still reported, and the exit status
     is 2 at the end if any file was bad.
     """
-    exercise_id = checked_exercise_id(args.exercise)
+    exercise_id = None if args.exercise is None else checked_exercise_id(args.exercise)
     results: list[ReplayResult] = []
     any_bad = False
     for path in args.files:
         try:
-            result = replay_recording(read_recording(path), exercise_id)
+            recording = read_recording(path)
+            result = replay_recording(recording, exercise_id or exercise_named_by(recording) or AUTO)
         except InputFileError as exc:
             any_bad = True
             sys.stdout.flush()

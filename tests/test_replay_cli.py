@@ -27,12 +27,13 @@ def _backrep(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
-def _good_file(tmp_path: Path, name: str, seconds: float = 3.0, rate_hz: float = 100.0) -> str:
+def _good_file(tmp_path: Path, name: str, seconds: float = 3.0, rate_hz: float = 100.0,
+               metadata: dict | None = None) -> str:
     n = int(seconds * rate_hz)
     t_s = 100.0 + np.arange(n) / rate_hz
     accel_g = np.tile([0.0, 0.0, 1.0], (n, 1))
     gyro_dps = np.zeros((n, 3))
-    with RecordingWriter(tmp_path / name, {"rate_hz": rate_hz, "sensor": "sim"}) as writer:
+    with RecordingWriter(tmp_path / name, {"rate_hz": rate_hz, "sensor": "sim", **(metadata or {})}) as writer:
         writer.write(t_s, accel_g, gyro_dps)
     return name
 
@@ -99,6 +100,28 @@ def test_json_is_one_object_per_file_per_line_in_the_documented_shape(tmp_path, 
     assert (first["samples"], first["rate_hz"], first["lost_samples"]) == (300, 100.0, 0)
     assert (second["samples"], second["rate_hz"]) == (100, 50.0)
     assert second["duration_s"] == pytest.approx(1.98)
+
+
+def test_a_labelled_recording_is_counted_as_the_exercise_it_names_unless_told_otherwise(tmp_path):
+    # A physiotherapist replaying a labelled session expects it counted as the exercise it was.
+    repo = Path(__file__).resolve().parent.parent / "recordings"
+    for suffix in (".csv", ".json"):
+        (tmp_path / f"k{suffix}").write_bytes((repo / f"knee_to_chest-01-typical{suffix}").read_bytes())
+    labels = json.loads((tmp_path / "k.json").read_text())
+    _good_file(tmp_path, "named.csv", metadata={"exercise": "pelvic_tilt"})
+    _good_file(tmp_path, "broken.csv")
+    (tmp_path / "broken.json").write_text("{not json")
+    result = _backrep("replay", "k.csv", "named.csv", "broken.csv", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    k, named, broken = (json.loads(line) for line in result.stdout.splitlines())
+    assert (k["exercise"], k["reps"]) == ("knee_to_chest", labels["reps"])
+    assert len(k["holds"]) == len(labels["holds_s"])
+    assert all(abs(h["duration_s"] - x) < 1.0 for h, x in zip(k["holds"], labels["holds_s"]))
+    assert named["exercise"] == "pelvic_tilt"
+    assert broken["exercise"] == "unknown"
+    for told, reported in (("auto", "unknown"), ("heel_slide", "heel_slide")):
+        result = _backrep("replay", "k.csv", "--json", "--exercise", told, cwd=tmp_path)
+        assert json.loads(result.stdout)["exercise"] == reported
 
 
 def test_without_json_a_person_reads_an_aligned_table(tmp_path):
