@@ -110,8 +110,10 @@ class CounterSettings:
     gap_ease_factor: float = 2.0
     #: Speeds below this are sway, not movement.
     speed_floor_dps: float = 1.0
-    #: At the far end this long, in an exercise without holds: a new resting pose.
-    rebase_no_hold_s: float = 10.0
+    #: At the far end this long, in an exercise without holds: a new resting pose. Longer than
+    #: the 5 to 10 s many programmes ask a pelvic tilt to be held (at 10 s, a set of tilts each
+    #: held 12 s counted none).
+    rebase_no_hold_s: float = 30.0
     #: ... this many hold targets long (or `rebase_hold_s` without a target) where holds count.
     rebase_hold_targets: float = 2.5
     rebase_hold_s: float = 30.0

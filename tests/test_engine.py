@@ -399,6 +399,18 @@ def test_slow_pelvic_tilts_are_each_a_rep_not_a_drift_of_the_resting_pose(tilt_d
     assert pelvic_tilts_counted(plan, t + 2.0, step_s=0.02) == 8
 
 
+@pytest.mark.parametrize("hold_s", [6.0, 12.0, 20.0])
+def test_pelvic_tilts_held_at_the_far_end_are_still_reps(hold_s):
+    # Many programmes ask for each tilt to be held for 5 to 10 s. A far end held 10 s was taken
+    # for a new resting pose (the end of the set, a change of position), and a set of eight
+    # tilts each held 12 s counted none.
+    plan, t = [(3.0, 3.0, 40.0)], 9.0
+    for _ in range(8):
+        plan += [(t, 2.5, 35.0), (t + 2.5 + hold_s, 2.5, 40.0)]
+        t += 5.0 + hold_s + 4.0
+    assert pelvic_tilts_counted(plan, t + 2.0, step_s=0.02) == 8
+
+
 def the_one_hold_with_samples_lost(plan, lost):
     """The hold of a one-rep knee-to-chest ``plan`` whose samples in ``lost`` (from, to) are lost."""
     t_s = np.arange(0, 31, 0.02)
