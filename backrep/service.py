@@ -427,7 +427,7 @@ class Service:
         elif event.kind == "rep_counted":
             saved = self._save(self.store.add_rep, current.id, event.rep, event.t_s, now) is not False
         elif event.kind == "rep_retracted":
-            saved = self._save(self.store.retract_first_rep, current.id) is not False
+            saved = self._save(self.store.retract_rep, current.id, event.retracted or 1) is not False
         elif event.kind == "hold_ended" and event.hold is not None:
             saved = self._save(self.store.add_hold, current.id, event.hold.start_s, event.hold.end_s, now) is not False
         if not saved:

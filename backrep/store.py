@@ -179,19 +179,23 @@ class Store:
         self._write("INSERT OR REPLACE INTO reps (set_id, n, t_s, at_unix_s) VALUES (?, ?, ?, ?)",
                     (set_id, int(n), float(t_s), float(at_unix_s)))
 
-    def retract_first_rep(self, set_id: int) -> None:
-        """The engine took back the set's first rep (an abandoned movement, as the person's
-        usual range later showed): drop it and any hold it had, and renumber the rest."""
+    def retract_rep(self, set_id: int, n: int) -> None:
+        """The engine took back the set's rep ``n`` (an abandoned movement, as the person's
+        usual range later showed): drop it and any hold it had (one that ended before it was
+        counted and not before the rep before it was), and move the later reps down one."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                row = self._db.execute("SELECT t_s FROM reps WHERE set_id = ? AND n = 1", (set_id,)).fetchone()
+                row = self._db.execute("SELECT t_s FROM reps WHERE set_id = ? AND n = ?", (set_id, n)).fetchone()
                 if row is not None:
-                    self._db.execute("DELETE FROM holds WHERE set_id = ? AND end_s < ?", (set_id, row[0]))
-                    self._db.execute("DELETE FROM reps WHERE set_id = ? AND n = 1", (set_id,))
+                    before = self._db.execute("SELECT t_s FROM reps WHERE set_id = ? AND n = ?",
+                                              (set_id, n - 1)).fetchone()
+                    self._db.execute("DELETE FROM holds WHERE set_id = ? AND end_s < ? AND end_s >= ?",
+                                     (set_id, row[0], before[0] if before else float("-inf")))
+                    self._db.execute("DELETE FROM reps WHERE set_id = ? AND n = ?", (set_id, n))
                     # Renumber in two steps so the primary key never collides.
-                    self._db.execute("UPDATE reps SET n = -(n - 1) WHERE set_id = ?", (set_id,))
-                    self._db.execute("UPDATE reps SET n = -n WHERE set_id = ?", (set_id,))
+                    self._db.execute("UPDATE reps SET n = -(n - 1) WHERE set_id = ? AND n > ?", (set_id, n))
+                    self._db.execute("UPDATE reps SET n = -n WHERE set_id = ? AND n < 0", (set_id,))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

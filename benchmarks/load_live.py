@@ -261,7 +261,7 @@ def reps_seen(events: list) -> list[int]:
         if data.get("kind") == "rep_counted":
             reps.append(data.get("rep"))
         elif data.get("kind") == "rep_retracted" and reps:
-            reps.pop(0)
+            reps.pop(min(len(reps), max(1, data.get("retracted", 1))) - 1)
             reps = list(range(1, len(reps) + 1))  # the engine renumbers what is left
     return reps
 

@@ -59,8 +59,9 @@ class CounterSettings:
     typical_reps: int = 5
     #: A rep is done once the thigh has come back this fraction of the way to where it left.
     return_fraction: float = 0.5
-    #: When this many reps are counted, a first one under `abandoned_fraction` of the usual
-    #: excursion was a movement abandoned before the range was known: it is taken back.
+    #: From this many reps counted until `typical_reps` stand, any under `abandoned_fraction` of
+    #: the usual excursion (their median) was a movement abandoned before the range was known:
+    #: it is taken back.
     retract_after_reps: int = 3
     abandoned_fraction: float = 0.35
     #: Shortest rep: a knock is quicker than this...
@@ -412,7 +413,7 @@ class RepCounter:
                 events.append(Event("rep_counted", t_s - self.delay_s, rep=self.reps))
                 self._counted.append(self.peak)
                 self._holds_at_count.append(len(self.holds))
-                events += self._retract_abandoned_first_reps(t_s)
+                events += self._retract_abandoned_early_reps(t_s)
             self._low_reset(t_s, angle_deg)
             return events
 
@@ -443,22 +444,35 @@ class RepCounter:
             self.rest_deg = angle_deg
         return events
 
-    def _retract_abandoned_first_reps(self, t_s: float) -> list[Event]:
+    def _retract_abandoned_early_reps(self, t_s: float) -> list[Event]:
         """Before this person's usual range is known, a movement abandoned well short of it can
-        pass for a rep. Once three reps show the range, such a first rep is taken back."""
+        pass for a rep: the first, or a wiggle on the way back from the first real one while the
+        rep threshold still follows the first. Until `typical_reps` reps stand, every count
+        weighs them all against their median, and takes back any well short of it."""
         s = self.settings
         counted = self._counted
-        if len(counted) != s.retract_after_reps:
+        if not s.retract_after_reps <= len(counted) <= s.typical_reps:
             return []
-        usual = sorted(counted[1:])[(len(counted) - 2) // 2]
-        if counted[0] >= s.abandoned_fraction * usual:
-            return []
-        self.reps -= 1
-        self._counted.pop(0)
-        del self.holds[:self._holds_at_count.pop(0)]   # its pause was no hold either
-        self.amplitudes.popleft()
-        self.durations.popleft()
-        return [Event("rep_retracted", t_s - self.delay_s, rep=self.reps)]
+        usual = sorted(counted)[len(counted) // 2]
+        events: list[Event] = []
+        i = 0
+        while i < len(counted):
+            if counted[i] >= s.abandoned_fraction * usual:
+                i += 1
+                continue
+            # Its pause was no hold either; the amplitudes and durations are the counted reps'
+            # while no more than `typical_reps` have been counted.
+            first_hold = self._holds_at_count[i - 1] if i else 0
+            n_holds = self._holds_at_count[i] - first_hold
+            del self.holds[first_hold:self._holds_at_count[i]]
+            del counted[i], self._holds_at_count[i], self.amplitudes[i], self.durations[i]
+            for j in range(i, len(self._holds_at_count)):
+                self._holds_at_count[j] -= n_holds
+            if i == len(counted):
+                self._last_peak_deg = None      # its fall no longer sizes a counted rep
+            self.reps -= 1
+            events.append(Event("rep_retracted", t_s - self.delay_s, rep=self.reps, retracted=i + 1))
+        return events
 
     def _in_gap(self, t_s: float) -> bool:
         """Whether a moment found at grid time ``t_s`` came from the jump across the latest gap."""

@@ -107,7 +107,7 @@ class Engine:
         # The way an undocumented exercise's reps go (see `_learn_way`).
         self._rep_way: tuple[float, float, float] | None = None
         self._way_sum = (0.0, 0.0, 0.0)
-        self._first_way: tuple[float, float, float] | None = None
+        self._way_parts: list[tuple[float, float, float]] = []   # each counted rep's
         self._reps_seen = 0
         self._far_up: tuple[float, float, float] | None = None    # farthest from the rest
         self._far_cos = 2.0
@@ -453,20 +453,21 @@ class Engine:
     def _learn_way(self, events: list[Event]) -> None:
         """Which way from the rest an undocumented exercise's reps go: the sum of how far each
         counted rep took "up" from the rest (so a big rep outweighs a small one), taken once the
-        counter has judged its first rep (which it takes back if it was an abandoned movement,
-        as its way is here). Until then any way from the rest is a rep."""
+        counter has judged its first reps (a rep it takes back as an abandoned movement takes
+        its way back here too). Until then any way from the rest is a rep."""
         for ev in events:
-            if ev.kind == "rep_counted" and self._far_up is not None:
+            if ev.kind == "rep_counted":
                 u = self._far_up
-                n = math.sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2])
-                part = self._across((u[0] / n, u[1] / n, u[2] / n), self._rest_up)
-                if self._first_way is None:
-                    self._first_way = part
+                part = (0.0, 0.0, 0.0)
+                if u is not None:
+                    n = math.sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2])
+                    part = self._across((u[0] / n, u[1] / n, u[2] / n), self._rest_up)
+                self._way_parts.append(part)
                 w = self._way_sum
                 self._way_sum = (w[0] + part[0], w[1] + part[1], w[2] + part[2])
                 self._reps_seen += 1
-            elif ev.kind == "rep_retracted" and self._first_way is not None:
-                w, f = self._way_sum, self._first_way
+            elif ev.kind == "rep_retracted" and 0 < ev.retracted <= len(self._way_parts):
+                w, f = self._way_sum, self._way_parts.pop(ev.retracted - 1)
                 self._way_sum = (w[0] - f[0], w[1] - f[1], w[2] - f[2])
             else:
                 continue

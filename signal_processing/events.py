@@ -39,8 +39,9 @@ class Event:
       ``rep_counted``: a rep came back; ``rep`` is the running count.
       ``hold_started``: the thigh settled at the far end.
       ``hold_ended``: it started back; ``hold`` has the span.
-      ``rep_retracted``: the first rep turned out, once the person's usual range was known, to
-      have been a movement abandoned well short of it; ``rep`` is the corrected count.
+      ``rep_retracted``: a rep counted before the person's usual range was known turned out,
+      once it was, to have been a movement abandoned well short of it; ``retracted`` is its
+      number (in the count as it stood), ``rep`` the corrected count. Later reps move down one.
       ``hold_cancelled``: the pause was not the far end after all (the thigh went further, or
       settled there as a new resting pose); no hold is recorded.
     """
@@ -50,11 +51,14 @@ class Event:
     t_s: float
     rep: int = 0
     hold: Hold | None = None
+    retracted: int = 0
 
     def as_dict(self) -> dict:
         out = {"kind": self.kind, "t_s": round(self.t_s, 3)}
         if self.kind in ("rep_counted", "rep_retracted"):
             out["rep"] = self.rep
+        if self.kind == "rep_retracted":
+            out["retracted"] = self.retracted
         if self.hold is not None:
             out["hold"] = self.hold.as_dict()
         return out

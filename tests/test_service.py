@@ -376,7 +376,7 @@ class RetractingEngine(FakeEngine):
             self.retracted = True
             self.reps -= 1
             self.holds.pop(0)
-            events.append(Event("rep_retracted", float(t_s[-1]), rep=self.reps))
+            events.append(Event("rep_retracted", float(t_s[-1]), rep=self.reps, retracted=1))
         return events
 
 

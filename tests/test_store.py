@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from backrep.store import Store
 
 
@@ -100,8 +102,6 @@ def test_export_csv_one_row_per_set_oldest_first(tmp_path):
 
 
 def test_a_set_can_end_interrupted_but_not_in_a_made_up_state(tmp_path):
-    import pytest
-
     store = Store.in_dir(tmp_path / "dir with space #1")
     set_id = store.start_set(exercise="heel_slide", leg="left", target_reps=10, hold_target_s=0, source="sensor",
                              at_unix_s=1.0)
@@ -112,19 +112,23 @@ def test_a_set_can_end_interrupted_but_not_in_a_made_up_state(tmp_path):
     store.close()
 
 
-def test_a_retracted_first_rep_leaves_the_store_and_the_rest_are_renumbered(tmp_path):
+@pytest.mark.parametrize("retracted, reps_left, holds_left", [
+    (1, [(1, 12.0), (2, 20.0), (3, 28.0)], [7.0, 15.0, 23.0]),
+    (3, [(1, 4.0), (2, 12.0), (3, 28.0)], [2.0, 7.0, 23.0]),
+])
+def test_a_retracted_rep_leaves_the_store_with_its_hold_and_the_later_reps_move_down(tmp_path, retracted,
+                                                                                     reps_left, holds_left):
     store = Store.in_dir(tmp_path)
     set_id = store.start_set(exercise="generic", leg="left", target_reps=10, hold_target_s=0, source="replay",
                              at_unix_s=1000.0)
-    store.add_hold(set_id, 2.0, 3.5, 1001.0)          # the abandoned movement's pause
+    store.add_hold(set_id, 2.0, 3.5, 1001.0)          # the first rep's pause
     store.add_rep(set_id, 1, 4.0, 1001.0)
     for n, t_s in ((2, 12.0), (3, 20.0), (4, 28.0)):
         store.add_hold(set_id, t_s - 5, t_s - 2, 1000.0 + t_s)
         store.add_rep(set_id, n, t_s, 1000.0 + t_s)
-    store.retract_first_rep(set_id)
+    store.retract_rep(set_id, retracted)
     other = sqlite3.connect(tmp_path / Store.FILENAME)
-    assert other.execute("SELECT n, t_s FROM reps WHERE set_id = ? ORDER BY n", (set_id,)).fetchall() == [
-        (1, 12.0), (2, 20.0), (3, 28.0)]
-    assert [row[0] for row in other.execute("SELECT start_s FROM holds ORDER BY start_s")] == [7.0, 15.0, 23.0]
+    assert other.execute("SELECT n, t_s FROM reps WHERE set_id = ? ORDER BY n", (set_id,)).fetchall() == reps_left
+    assert [row[0] for row in other.execute("SELECT start_s FROM holds ORDER BY start_s")] == holds_left
     other.close()
     store.close()
