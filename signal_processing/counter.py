@@ -82,8 +82,11 @@ class CounterSettings:
     #: ...unless the angle crept steadily over that time by more than this fraction of the
     #: settled band: sway goes back and forth, while a slow tilt on its way out (3 degrees over
     #: 5 s) stays inside the band for a second at a time, and a rest taken from it was left
-    #: behind before the tilt got a rep threshold beyond it.
+    #: behind before the tilt got a rep threshold beyond it...
     rest_creep_fraction: float = 0.5
+    #: ...and is still creeping: over the latest half of that time by more than this fraction.
+    #: A thigh that rebounded a few degrees as it came down fast, then lay still, has settled.
+    rest_creep_recent_fraction: float = 0.2
     #: ...and a rep must go this fraction of the rep threshold beyond it, the exercise's way.
     beyond_rest_fraction: float = 0.75
     #: A pause shorter than this at the far end is not a hold.
@@ -292,7 +295,7 @@ class RepCounter:
             self._settled_lo, self._settled_hi = lows[0][1], highs[0][1]
         if (self.phase == self.LOW and self._still_since_s is not None
                 and t_s - self._still_since_s >= s.rest_settle_s
-                and abs(angle_deg - recent[0][1]) <= s.rest_creep_fraction * band):
+                and not self._creeping(angle_deg, band)):
             self.rest_deg = (highs[0][1] + lows[0][1]) / 2   # settled between reps: the rest
         events: list[Event] = []
         if not self.in_start_pose and settled and self._in_documented_start_pose(angle_deg):
@@ -308,6 +311,18 @@ class RepCounter:
         if self.phase == self.LOW:
             return events + self._step_low(t_s, angle_deg)
         return events + self._step_high(t_s, angle_deg, speed_dps, settled)
+
+    def _creeping(self, angle_deg: float, band: float) -> bool:
+        """Whether the angle is moving steadily one way, if slowly: over the latest
+        `rest_settle_s` by more than `rest_creep_fraction` of ``band``, and over the latest half
+        of it by more than `rest_creep_recent_fraction`."""
+        s = self.settings
+        recent = self._recent
+        if abs(angle_deg - recent[0][1]) <= s.rest_creep_fraction * band:
+            return False
+        half_s = self.t_s - 0.5 * s.rest_settle_s
+        middle = next(a for t, a in recent if t >= half_s)
+        return abs(angle_deg - middle) > s.rest_creep_recent_fraction * band
 
     def _step_low(self, t_s: float, angle_deg: float) -> list[Event]:
         s = self.settings
