@@ -9,6 +9,7 @@ import logging
 import logging.config
 import os
 import signal
+import socket
 import sqlite3
 import threading
 import time

@@ -60,9 +60,11 @@ class SseClient(threading.Thread):
         return max((data.get("reps", 0) for event, _, data in self.events if event == "state"), default=0)
 
 
-def start_server(args: list[str], tmp_path: Path) -> tuple[subprocess.Popen, str]:
+def start_server(args: list[str], tmp_path: Path, host: str | None = "127.0.0.1") -> tuple[subprocess.Popen, str]:
+    """``backrep serve`` on a free port, on ``host`` (None: the configured default)."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "backrep", "serve", "--host", "127.0.0.1", "--port", str(port),
+    where = ["--host", host] if host is not None else []
+    proc = subprocess.Popen([sys.executable, "-m", "backrep", "serve", *where, "--port", str(port),
                              "--data-dir", str(tmp_path / "data"), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "HOME": str(tmp_path)})
@@ -89,6 +91,22 @@ def stop_server(proc: subprocess.Popen) -> tuple[int, float]:
         proc.kill()
         raise
     return code, time.monotonic() - started
+
+
+def test_the_demo_as_the_readme_starts_it_serves_on_every_interface_and_says_where(tmp_path):
+    # `scripts/demo` is `backrep serve --demo` with the configured host, every interface: the
+    # line that tells you what to open on the tablet looks up this machine's address, which no
+    # other test reached (they all listen on 127.0.0.1), and a lost import crashed the demo.
+    proc, base = start_server(["--demo"], tmp_path, host=None)
+    try:
+        state = get_json(base + "/api/state")
+    finally:
+        code, _ = stop_server(proc)
+    output = proc.stdout.read()
+    assert code == 0, output
+    assert "internal error" not in output
+    assert "dashboard: open http://" in output and "http://0.0.0.0" not in output
+    assert state["sensor"]["state"] in ("reading", "starting"), state
 
 
 def test_replay_at_speed_20_reaches_the_labelled_count_for_every_client_and_stops_on_sigterm(tmp_path):
