@@ -17,7 +17,6 @@ with no reps, or the service did not stop cleanly.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time

@@ -216,8 +216,9 @@ def test_counts_convert_to_g_and_degrees_per_second_through_the_range_table(chip
     accel_lsb = table.ACCEL_RANGES_G[accel_range_g].units_per_lsb
     gyro_lsb = table.GYRO_RANGES_DPS[gyro_range_dps].units_per_lsb
     np.testing.assert_allclose(accel_g, np.tile(quantised(np.array([0.5, -0.25, 1.0]), accel_lsb), (len(accel_g), 1)))
-    # degrees per second, not radians: a 100 °/s turn reads about 100
+    # degrees per second, not radians: a 100 °/s turn reads about 100, in whole steps of the range
     assert np.abs(gyro_dps.mean(axis=0) - [100, -50, 12.5]).max() < 1.0
+    np.testing.assert_allclose(gyro_dps / gyro_lsb, np.round(gyro_dps / gyro_lsb), atol=1e-6)
     assert np.abs(accel_g[:, 2] - 1.0).max() <= accel_lsb / 2
 
 
