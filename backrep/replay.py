@@ -10,14 +10,13 @@ import math
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from signal_processing import EXERCISE_IDS, Engine, Hold, get_exercise
 
 from backrep.errors import InputFileError, UsageError
-from backrep.recording import Recording, read_recording
+from backrep.recording import Recording, labels_path_for, read_recording
 
 AUTO = "auto"
 #: What ``auto`` counts with, and what it reports as the exercise.
@@ -71,7 +70,7 @@ def exercise_named_by(recording: Recording) -> str | None:
     if named in EXERCISE_IDS:
         return named
     try:
-        labels = json.loads(Path(recording.path).with_suffix(".json").read_text(encoding="utf-8"))
+        labels = json.loads(labels_path_for(recording.path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     named = labels.get("exercise") if isinstance(labels, dict) else None
