@@ -121,6 +121,10 @@ class CounterSettings:
     #: ... this many hold targets long (or `rebase_hold_s` without a target) where holds count.
     rebase_hold_targets: float = 2.5
     rebase_hold_s: float = 30.0
+    #: Where no start pose is documented: gone out from a pose at the far end and come back to
+    #: settle there this many times, the thigh made reps from it, and it was the start pose.
+    #: A person holding a knee to the chest may ease off and pull it back in once or twice.
+    start_pose_trips: int = 3
     #: Margin around the documented start pose.
     start_pose_margin_deg: float = 12.0
     #: Settled this long inside the start pose: the set starts from here.
@@ -145,6 +149,9 @@ class RepCounter:
     LOW, HIGH = "low", "high"
     #: Grid steps of the trail kept during a rep: 20 s at 50 Hz, longer than any movement.
     _TRAIL_STEPS = 1000
+    #: Grid steps kept while a pose at the far end might turn out to be the start pose: 60 s at
+    #: 50 Hz, longer than the far end is held before it is a new resting pose anyway.
+    _POSE_STEPS = 3000
 
     def __init__(self, exercise: Exercise, settings: CounterSettings | None = None,
                  delay_s: float = 0.0) -> None:
@@ -186,6 +193,9 @@ class RepCounter:
         self._rest_since_s: float | None = None
         #: The angle over the latest `rest_settle_s`, as (t_s, angle_deg): how far it crept.
         self._recent: deque[tuple[float, float]] = deque()
+        #: True for the step in which the set was counted again from a start pose it found.
+        self.recounted = False
+        self._recounting = False
         self._low_reset(0.0, 0.0)
 
     def _low_reset(self, t_s: float, angle_deg: float) -> None:
@@ -202,6 +212,20 @@ class RepCounter:
         #: (grid time, how far out) since the rep started: where holds begin and end is read
         #: back from it.
         self._trail: deque[tuple[float, float]] = deque(maxlen=self._TRAIL_STEPS)
+        self._forget_far_pose()
+
+    def _forget_far_pose(self) -> None:
+        """No pose at the far end in view as a start pose (see `_far_pose_is_start_pose`)."""
+        #: Where and since when the thigh first settled out there: the rest, if it was one.
+        self._pose_since_s: float | None = None
+        self._pose_first_deg = 0.0
+        #: The level it settles at out there, whether it is away from it now, and how many
+        #: times it has gone away and come back to settle there.
+        self._pose_deg: float | None = None
+        self._pose_away = False
+        self._pose_trips = 0
+        #: The steps (t_s, angle_deg, speed_dps) since, to be counted again from that pose.
+        self._pose_steps: deque[tuple[float, float, float]] = deque(maxlen=self._POSE_STEPS)
 
     # -- thresholds that follow the person ---------------------------------------------------
     @property
@@ -244,6 +268,7 @@ class RepCounter:
     def step(self, t_s: float, angle_deg: float, speed_dps: float) -> list[Event]:
         s = self.settings
         self.t_s, self.angle_deg = t_s, angle_deg
+        self.recounted = False
         recent = self._recent
         recent.append((t_s, angle_deg))
         while len(recent) > 1 and recent[1][0] <= t_s - s.rest_settle_s:
@@ -310,7 +335,75 @@ class RepCounter:
                 return events
         if self.phase == self.LOW:
             return events + self._step_low(t_s, angle_deg)
+        if (self.exercise.start_pose_from_reps and not self._recounting
+                and self._far_pose_is_start_pose(t_s, angle_deg, speed_dps, band, highs, lows)):
+            return events + self._count_again_from_pose()
         return events + self._step_high(t_s, angle_deg, speed_dps, settled)
+
+    def _far_pose_is_start_pose(self, t_s: float, angle_deg: float, speed_dps: float, band: float,
+                                highs: deque, lows: deque) -> bool:
+        """Whether the first movement out, not yet a rep, was the person moving into their own
+        start pose (an exercise that documents none): the thigh settled at the far end, then
+        went out from there by more than a hold sways and came back to settle there again,
+        `start_pose_trips` times. Follows the pose at the far end in any case: held there far
+        longer than any hold, it is counted from (see `_step_high`)."""
+        s = self.settings
+        self._pose_steps.append((t_s, angle_deg, speed_dps))
+        if self._pose_since_s is None:
+            # Nothing settled yet: keep only what a settling that starts now would reach back to.
+            while self._pose_steps[0][0] < t_s - 2.0 * s.still_window_s:
+                self._pose_steps.popleft()
+        if (self._still_since_s is not None and t_s - self._still_since_s >= s.rest_settle_s
+                and not self._creeping(angle_deg, band)):
+            level = (highs[0][1] + lows[0][1]) / 2
+            if self._pose_since_s is None:
+                self._pose_since_s, self._pose_first_deg = self._still_since_s, level
+                while self._pose_steps[0][0] < self._pose_since_s:
+                    self._pose_steps.popleft()
+            if self._pose_deg is None or (not self._pose_away and abs(level - self._pose_deg) > band):
+                self._pose_deg, self._pose_trips = level, 0
+            elif self._pose_away and abs(level - self._pose_deg) <= band:
+                self._pose_away = False
+                self._pose_trips += 1
+        if self._pose_deg is None:
+            return False
+        if not self._pose_away and abs(angle_deg - self._pose_deg) >= self._far_pose_trip_deg(band):
+            self._pose_away = True
+        return not self.reps and self._pose_trips >= s.start_pose_trips and self._pose_recountable()
+
+    def _pose_recountable(self) -> bool:
+        """Whether every step since the thigh settled in the pose at the far end is at hand."""
+        return (self.exercise.start_pose_from_reps and not self._recounting and self._pose_since_s is not None
+                and self._pose_steps[0][0] <= self._pose_since_s + 0.1)
+
+    def _far_pose_trip_deg(self, band: float) -> float:
+        """How far from a pose at the far end a movement must go to be a rep from it: a rep
+        threshold, well beyond sway, and beyond what a hold there may sway (a person holding a
+        knee to the chest eases off and pulls it back in)."""
+        return max(self.rep_threshold_deg, 2.0 * band, self._hold_band_deg(self.peak))
+
+    def _count_again_from_pose(self) -> list[Event]:
+        """The movement out was into the start pose, not a rep: drop it (and its hold), and
+        count the steps since the thigh settled in that pose again, that pose now the rest."""
+        events: list[Event] = []
+        if self.hold_active:
+            events.append(Event("hold_cancelled", self.t_s - self.delay_s))
+        steps, pose_deg = list(self._pose_steps), self._pose_first_deg
+        self._window_lows.clear()
+        self._window_highs.clear()
+        self._window_start_s = self._still_since_s = self._rest_since_s = None
+        self._recent.clear()
+        self._low_reset(steps[0][0], steps[0][1])
+        self.rest_deg = pose_deg
+        self.polarity = self.exercise.direction     # the way the move into the pose went is no rep's
+        self._recounting = True
+        try:
+            for t_s, angle_deg, speed_dps in steps:
+                events += self.step(t_s, angle_deg, speed_dps)
+        finally:
+            self._recounting = False
+        self.recounted = True
+        return events
 
     def _creeping(self, angle_deg: float, band: float) -> bool:
         """Whether the angle is moving steadily one way, if slowly: over the latest
@@ -451,8 +544,12 @@ class RepCounter:
             self.hold_level = y
             events.append(Event("hold_started", self.hold_start_s))
 
-        # At the far end for far longer than any hold: a new resting pose, not a rep.
+        # At the far end for far longer than any hold: a new resting pose, not a rep. Where no
+        # start pose is documented, whatever the thigh did from it since it settled there was
+        # done from the rest, and is counted again so.
         if still and self.settled_s is not None and t_s - self.settled_s >= self._rebase_s():
+            if self._pose_recountable():
+                return events + self._count_again_from_pose()
             if self.hold_active:
                 events.append(Event("hold_cancelled", t_s - self.delay_s))
             self._low_reset(t_s, angle_deg)

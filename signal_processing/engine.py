@@ -439,6 +439,10 @@ class Engine:
         """Keep the farthest "up" from the rest during each rep, and learn the reps' way from
         those of counted reps."""
         counter = self.counter
+        if counter.recounted:
+            # The reps just counted again from a pose found at the far end were not seen from
+            # here: the farthest "up" so far is the move into that pose, no rep's way.
+            self._far_cos, self._far_up = 2.0, None
         if counter.phase == counter.HIGH:
             r = self._rest_up
             c = (up[0] * r[0] + up[1] * r[1] + up[2] * r[2]) / math.sqrt(

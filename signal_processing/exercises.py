@@ -40,6 +40,11 @@ class Exercise:
     #: (knee to chest from hook-lying), and the rep is measured from it. False where nothing
     #: documents such a pose, so a rep that pauses on its way out stays one rep.
     pause_on_the_way_is_rest: bool = True
+    #: Where nothing documents the start pose: a pose the thigh settled in at the far end and
+    #: then made reps from (or stayed in far longer than any hold) was the start pose the
+    #: person moved into, and the set is counted from it. False where a documented pose or a
+    #: known way makes it needless.
+    start_pose_from_reps: bool = False
     #: "elevation": the thigh's inclination, signed, slip-proof (the programme's exercises);
     #: "tilt": how far the thigh has turned from its last resting pose, the way its reps go once
     #: three have shown it, any way before (any exercise).

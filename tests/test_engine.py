@@ -251,6 +251,55 @@ def test_a_pause_on_the_way_out_of_an_undocumented_exercise_is_neither_a_rest_no
     assert first.start_s == pytest.approx(6.5, abs=0.5) and first.end_s == pytest.approx(10.5, abs=0.5)
 
 
+def generic_reps_from_a_pose(pose_deg, rep_deg, held_s, rate_hz, seed, reps=8):
+    """An undocumented exercise done from a pose the person moves into first and leaves at the
+    end: ``reps`` reps of ``rep_deg`` from ``pose_deg``, each held ``held_s``, in any mounting.
+    Returns the engine's state and the planned holds."""
+    plan, holds, t = [(3.0, 3.0, pose_deg)], [], 9.0
+    for _ in range(reps):
+        plan += [(t, 2.0, pose_deg + rep_deg), (t + 2.0 + held_s, 2.0, pose_deg)]
+        holds.append((t + 2.0, t + 2.0 + held_s))
+        t += 4.0 + held_s + 3.0
+    plan.append((t, 3.0, 0.0))
+    t_s = np.arange(0, t + 5.0, 1.0 / rate_hz)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(np.random.default_rng(seed)),
+                                    noise_g=0.003, noise_dps=0.2, seed=seed)
+    engine, _ = run("generic", t_s, accel_g, gyro_dps)
+    return engine.state, holds
+
+
+@pytest.mark.parametrize("pose_deg, rep_deg, held_s, rate_hz, seed", [
+    (40.0, 8.0, 2.0, 100.0, 1), (45.0, -6.0, 4.0, 200.0, 2), (40.0, 3.0, 3.0, 25.0, 3), (70.0, -5.0, 2.0, 50.0, 4)])
+def test_an_undocumented_exercise_done_from_a_pose_moved_into_first_counts_every_rep(pose_deg, rep_deg, held_s,
+                                                                                    rate_hz, seed):
+    # Nothing says where an exercise outside the catalogue starts. The move into the person's
+    # own start pose (hook-lying, say) is no rep, and the reps from it are: the first three that
+    # come back to the pose show it, or, for reps too small to tell from easing off in a hold,
+    # the pose held as long as a new resting pose. The move in used to be taken for a first
+    # rep held at its far end until, 30 s on, the pose became the rest: every rep before was lost.
+    state, holds = generic_reps_from_a_pose(pose_deg, rep_deg, held_s, rate_hz, seed)
+    assert state.reps == 8
+    assert len(state.holds) == 8
+    for hold, (start_s, end_s) in zip(state.holds, holds):
+        assert hold.start_s == pytest.approx(start_s, abs=0.5) and hold.end_s == pytest.approx(end_s, abs=0.5)
+
+
+@pytest.mark.parametrize("ease_deg", [6.0, 12.0])
+def test_a_hold_eased_off_and_pulled_back_in_twice_is_one_rep_held(ease_deg):
+    # Holding a knee to the chest, a person eases off and pulls it back in, here twice and by
+    # more than a hold sways. Those are no reps from a new pose: three reps, three 20 s holds.
+    plan, t = [], 3.0
+    for _ in range(3):
+        plan += [(t, 2.5, 90.0), (t + 7.0, 1.0, 90.0 - ease_deg), (t + 9.0, 1.0, 90.0),
+                 (t + 14.0, 1.0, 90.0 - ease_deg), (t + 16.0, 1.0, 90.0), (t + 22.5, 2.5, 0.0)]
+        t += 30.0
+    t_s = np.arange(0, t, 0.01)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.003, noise_dps=0.2)
+    engine, _ = run("generic", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 3
+    assert [round(h.duration_s) for h in engine.state.holds] == [20, 20, 20]
+
+
 def generic_reps_with_moves_between(between, seed, rate_hz):
     """Seven 12-degree raises of an undocumented exercise, each held 3 s, in any mounting;
     after the third to the sixth, ``between`` moves the thigh and brings it back."""
