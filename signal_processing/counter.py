@@ -318,10 +318,10 @@ class RepCounter:
         elif self._still_since_s is None:
             self._still_since_s = t_s - s.still_window_s
             self._settled_lo, self._settled_hi = lows[0][1], highs[0][1]
-        if (self.phase == self.LOW and self._still_since_s is not None
-                and t_s - self._still_since_s >= s.rest_settle_s
-                and not self._creeping(angle_deg, band)):
-            self.rest_deg = (highs[0][1] + lows[0][1]) / 2   # settled between reps: the rest
+        if self.phase == self.LOW:
+            level = self._settled_level_deg(t_s, angle_deg, band, highs, lows)
+            if level is not None:
+                self.rest_deg = level       # settled between reps: the rest
         events: list[Event] = []
         if not self.in_start_pose and settled and self._in_documented_start_pose(angle_deg):
             if t_s - self._still_since_s >= s.start_pose_settle_s:
@@ -353,9 +353,8 @@ class RepCounter:
             # Nothing settled yet: keep only what a settling that starts now would reach back to.
             while self._pose_steps[0][0] < t_s - 2.0 * s.still_window_s:
                 self._pose_steps.popleft()
-        if (self._still_since_s is not None and t_s - self._still_since_s >= s.rest_settle_s
-                and not self._creeping(angle_deg, band)):
-            level = (highs[0][1] + lows[0][1]) / 2
+        level = self._settled_level_deg(t_s, angle_deg, band, highs, lows)
+        if level is not None:
             if self._pose_since_s is None:
                 self._pose_since_s, self._pose_first_deg = self._still_since_s, level
                 while self._pose_steps[0][0] < self._pose_since_s:
@@ -404,6 +403,15 @@ class RepCounter:
             self._recounting = False
         self.recounted = True
         return events
+
+    def _settled_level_deg(self, t_s: float, angle_deg: float, band: float, highs: deque,
+                           lows: deque) -> float | None:
+        """Where the thigh has stayed settled for `rest_settle_s`, not creeping across the band
+        as it goes (see `_creeping`); None while it has not."""
+        if (self._still_since_s is None or t_s - self._still_since_s < self.settings.rest_settle_s
+                or self._creeping(angle_deg, band)):
+            return None
+        return (highs[0][1] + lows[0][1]) / 2
 
     def _creeping(self, angle_deg: float, band: float) -> bool:
         """Whether the angle is moving steadily one way, if slowly: over the latest
