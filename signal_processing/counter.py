@@ -196,6 +196,9 @@ class RepCounter:
         #: True for the step in which the set was counted again from a start pose it found.
         self.recounted = False
         self._recounting = False
+        #: The steps (t_s, angle_deg, speed_dps) since the thigh first settled at the far end,
+        #: to be counted again from that pose (see `_far_pose_is_start_pose`).
+        self._pose_steps: deque[tuple[float, float, float]] = deque(maxlen=self._POSE_STEPS)
         self._low_reset(0.0, 0.0)
 
     def _low_reset(self, t_s: float, angle_deg: float) -> None:
@@ -224,8 +227,7 @@ class RepCounter:
         self._pose_deg: float | None = None
         self._pose_away = False
         self._pose_trips = 0
-        #: The steps (t_s, angle_deg, speed_dps) since, to be counted again from that pose.
-        self._pose_steps: deque[tuple[float, float, float]] = deque(maxlen=self._POSE_STEPS)
+        self._pose_steps.clear()
 
     # -- thresholds that follow the person ---------------------------------------------------
     @property
