@@ -57,11 +57,11 @@ def main() -> int:
         for i in range(0, len(t), 20):
             engine.update(t[i:i + 20], a[i:i + 20], g[i:i + 20])
         engine.finish()
-        errors = [h.duration_s - truth for h, truth in zip(engine.state.holds, labels["holds_s"])]
-        if args.count_as:
-            errors = []
+        holds_judged = args.count_as is None
+        errors = ([h.duration_s - truth for h, truth in zip(engine.state.holds, labels["holds_s"])]
+                  if holds_judged else [])
         hold_errors += [abs(e) for e in errors]
-        ok = engine.state.reps == labels["reps"] and (args.count_as is not None or (
+        ok = engine.state.reps == labels["reps"] and (not holds_judged or (
             len(engine.state.holds) == len(labels["holds_s"]) and all(abs(e) < 1.0 for e in errors)))
         exact += ok
         by_exercise[exercise][0] += ok
