@@ -41,10 +41,10 @@ class LostGap:
 
     last_seen_s: float      # the last sample before it
     seen_again_s: float     # the first sample after it
-    retaken_s: float        # when the angle was taken afresh after it (the smoothing starts)
+    retaken_s: float        # when the angle had been taken afresh after it (from readings till then)
     moved_deg: float        # how far the angle had moved then since it was last seen
     last_seen_dps: float    # how fast the angle was changing when last seen before it
-    retaken_dps: float      # how fast the sensor was turning just before it was taken afresh
+    seen_again_dps: float   # how fast the sensor was turning as it was seen again
 
 
 @dataclass(frozen=True)
@@ -598,7 +598,7 @@ class RepCounter:
 
     def _in_gap(self, t_s: float) -> bool:
         """Whether a moment found at grid time ``t_s`` came from the jump across the latest gap."""
-        # Until the smoothing, started afresh after it, has settled: twice its delay.
+        # Until the angle taken afresh after it, and the smoothing started there, have settled.
         gap = self.gap
         return gap is not None and gap.seen_again_s <= t_s <= gap.retaken_s + 2.0 * self.delay_s
 
@@ -624,11 +624,11 @@ class RepCounter:
         gap: seen on its way back just after it, as long before as the way it had come at that
         speed takes a movement that eases in; otherwise when it was last seen."""
         gap = self.gap
-        speed_dps = abs(gap.retaken_dps)
+        speed_dps = abs(gap.seen_again_dps)
         if speed_dps < self._speed_mark_dps():
             return gap.last_seen_s
         way_so_far_s = self.settings.gap_ease_factor * abs(gap.moved_deg) / speed_dps
-        return min(gap.seen_again_s, max(gap.last_seen_s, gap.retaken_s - way_so_far_s))
+        return min(gap.seen_again_s, max(gap.last_seen_s, gap.seen_again_s - way_so_far_s))
 
     def _speed_mark_dps(self) -> float:
         """Faster than this, the thigh is on the move: a tenth of the movement's peak speed."""

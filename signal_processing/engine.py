@@ -58,7 +58,7 @@ class EngineSettings:
 @dataclass
 class _Resumption:
     """After a gap longer than the smoothing's delay: where the smoothed angle stood before it,
-    and the mean accelerometer reading gathered over the first moments after it."""
+    and the samples of the first moments after it, held until there are enough to take "up"."""
 
     from_t_s: float                   # the last grid point before the gap
     from_angle_deg: float
@@ -66,10 +66,8 @@ class _Resumption:
     last_seen_deg: float              # the angle there, unsmoothed
     last_seen_dps: float              # how fast it was changing there
     seen_again_s: float | None = None
-    #: How fast the sensor turned over the first moments after the gap, as (t_s, rate_dps).
-    seen_again_rates: list = field(default_factory=list)
-    accel_sum_g: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    calm_samples: int = 0
+    #: The samples since, as (t_s, dt_s, accel_g, gyro_dps) chunks.
+    held: list = field(default_factory=list)
     taken: bool = False               # "up" re-taken; the speed across the gap not yet set
 
 
@@ -306,26 +304,25 @@ class Engine:
         jump = False
         if resumption is not None and not resumption.taken:
             # The gyroscope did not see what the thigh did in the gap: take "up" afresh from the
-            # mean accelerometer reading over the first moments after it (one reading alone
-            # can be tens of degrees out under a tremor), then carry on from there.
+            # accelerometer over the first moments after it (one reading alone can be tens of
+            # degrees out under a tremor), as it was at the first sample seen, and count on
+            # from there. Until those moments are in, the samples wait.
             if resumption.seen_again_s is None:
                 resumption.seen_again_s = float(t_s[0])
-            split = int(np.searchsorted(t_s, resumption.seen_again_s + self.settings.resume_s))
-            if split:
-                self.inclination.update(dt_s[:split], accel_g[:split], gyro_dps[:split])
-                rates = np.linalg.norm(gyro_dps[:split] - self.inclination.gyro_bias_dps, axis=1)
-                resumption.seen_again_rates += zip(t_s[:split].tolist(), rates.tolist())
-                head = accel_g[:split]
-                calm = (np.abs(np.linalg.norm(head, axis=1) - self.inclination.gravity_g)
-                        < self.settings.orientation.jolt_g)
-                resumption.accel_sum_g = resumption.accel_sum_g + head[calm].sum(axis=0)
-                resumption.calm_samples += int(calm.sum())
-            if split == len(t_s):
+            resumption.held.append((t_s, dt_s, accel_g, gyro_dps))
+            if t_s[-1] < resumption.seen_again_s + self.settings.resume_s:
                 return []
-            if resumption.calm_samples:
-                self.inclination.resume(resumption.accel_sum_g / resumption.calm_samples)
+            t_s, dt_s, accel_g, gyro_dps = (np.concatenate(parts) for parts in zip(*resumption.held))
+            resumption.held = []
+            split = int(np.searchsorted(t_s, resumption.seen_again_s + self.settings.resume_s))
+            head = accel_g[:split]
+            calm = (np.abs(np.linalg.norm(head, axis=1) - self.inclination.gravity_g)
+                    < self.settings.orientation.jolt_g)
+            if calm.any():
+                up = self.inclination.first_up_of(dt_s[:split], head, gyro_dps[:split], calm)
+                self.inclination.resume(np.array(up))
+            retaken_s = float(t_s[min(split, len(t_s) - 1)])
             resumption.taken = jump = True
-            t_s, dt_s, accel_g, gyro_dps = t_s[split:], dt_s[split:], accel_g[split:], gyro_dps[split:]
         angle = self.inclination.update(dt_s, accel_g, gyro_dps, ups)
         tau = self.settings.smoothing_tau_s
         grid_step = self.settings.grid_step_s
@@ -340,12 +337,12 @@ class Engine:
                     self._rest_up = self.inclination.reference_up
             if jump:
                 self.counter.gap = LostGap(
-                    resumption.last_seen_s, resumption.seen_again_s, retaken_s=float(t_s[0]),
+                    resumption.last_seen_s, resumption.seen_again_s, retaken_s=retaken_s,
                     # Where the thigh was last seen, not where the smoothing had got to: a
                     # thigh that arrived just before the gap did not move across it.
                     moved_deg=(self._tilt_deg(v2) if tilt else e2) - resumption.last_seen_deg,
                     last_seen_dps=resumption.last_seen_dps,
-                    retaken_dps=self._turn_rate_dps(resumption.seen_again_rates))
+                    seen_again_dps=self._turn_rate_dps(t_s, gyro_dps))
         next_s = self._grid_next_s
         last = self._grid_last
         speed = self._speed_dps
@@ -396,14 +393,12 @@ class Engine:
         self._angle_deg = e2
         return events
 
-    def _turn_rate_dps(self, rates: list) -> float:
-        """How fast the sensor was turning over the last `last_seen_window_s` of ``rates``
-        ((t_s, rate_dps) pairs): the gyroscope's reading, since the estimate of the angle is
-        still catching up with where the thigh went in the gap."""
-        if not rates:
-            return 0.0
-        recent = [r for t, r in rates if t >= rates[-1][0] - self.settings.last_seen_window_s]
-        return sum(recent) / len(recent)
+    def _turn_rate_dps(self, t_s: np.ndarray, gyro_dps: np.ndarray) -> float:
+        """How fast the sensor was turning over the first `last_seen_window_s` of ``t_s``: the
+        gyroscope's reading, since the estimate of the angle is only starting afresh."""
+        n = max(1, int(np.searchsorted(t_s, t_s[0] + self.settings.last_seen_window_s)))
+        rates = np.linalg.norm(gyro_dps[:n] - self.inclination.gyro_bias_dps, axis=1)
+        return float(rates.mean())
 
     def _keep_raw_tail(self, ts: list, angle: np.ndarray, ups: list | None) -> None:
         """Keep the unsmoothed angle over the last `last_seen_window_s` (and the sample before)."""

@@ -148,6 +148,38 @@ class InclinationEstimator:
         the sensor is now, not from where it was before the gap."""
         self.up = self._calm_up = _normalised(*map(float, accel_g))
         self._turn = None
+        if self.axis_fixed:
+            # Within 30 degrees of flat the front is plain from gravity, as in `update`: the
+            # first angle after the gap must not be read through a front the strap has
+            # turned away from, unseen.
+            (ux, uy, uz), (lx, ly, lz) = self.up, self.axis
+            sin_el = ux * lx + uy * ly + uz * lz
+            if -0.5 < sin_el < 0.5:
+                self.anterior = _normalised(ux - sin_el * lx, uy - sin_el * ly, uz - sin_el * lz)
+
+    def first_up_of(self, dt_s: np.ndarray, accel_g: np.ndarray, gyro_dps: np.ndarray,
+                    calm: np.ndarray) -> tuple[float, float, float]:
+        """Gravity's direction in the sensor's axes just before the first of these samples:
+        the mean of the ``calm`` accelerometer readings, each turned back (by the gyroscope)
+        to where the sensor was then. A plain mean is "up" half-way through the readings,
+        tens of degrees from where a thigh on its way was at the first of them."""
+        bx, by, bz = self.gyro_bias_dps
+        sx = sy = sz = 0.0
+        for i in range(len(dt_s) - 1, -1, -1):
+            if calm[i]:
+                ax, ay, az = accel_g[i].tolist()
+                sx, sy, sz = sx + ax, sy + ay, sz + az
+            norm = math.sqrt(sx * sx + sy * sy + sz * sz)
+            if not norm:
+                continue
+            dt = float(dt_s[i])
+            gx, gy, gz = gyro_dps[i].tolist()
+            wx, wy, wz = (gx - bx) * _DEG * dt, (gy - by) * _DEG * dt, (gz - bz) * _DEG * dt
+            # ``update`` turns "up" by u x w; this undoes it.
+            sx, sy, sz = sx - (sy * wz - sz * wy), sy - (sz * wx - sx * wz), sz - (sx * wy - sy * wx)
+            k = norm / math.sqrt(sx * sx + sy * sy + sz * sz)
+            sx, sy, sz = sx * k, sy * k, sz * k
+        return _normalised(sx, sy, sz)
 
     def update(self, dt_s: np.ndarray, accel_g: np.ndarray, gyro_dps: np.ndarray,
                ups: list | None = None) -> np.ndarray:

@@ -489,7 +489,12 @@ def the_one_hold_with_samples_lost(plan, lost):
     ((3.0, 4.0), (5.9, 6.3), 7.0),
     # A lift seen again 5 degrees short of the top: it was seen to arrive, 0.6 s after the gap.
     ((3.0, 3.0), (4.8, 5.4), 6.0),
-], ids=["lift-lost", "arrived-just-before", "arrived-as-the-gap-began", "on-its-way-into-the-gap", "arrived-after-the-gap"])
+    # A quick lift seen again half-way up, at its fastest. "Up" re-taken from the mean of the
+    # first readings after the gap was where the thigh had been half-way through them, tens of
+    # degrees behind; the estimate caught up like a slow lift, and the hold began 0.4 s late.
+    ((3.0, 1.0), (2.9, 3.5), 4.0),
+], ids=["lift-lost", "arrived-just-before", "arrived-as-the-gap-began", "on-its-way-into-the-gap",
+        "arrived-after-the-gap", "seen-again-half-way-up"])
 def test_a_hold_beside_a_gap_of_lost_samples_is_timed_from_what_was_seen(lift, lost, hold_start_s):
     start_s, move_s = lift
     hold = the_one_hold_with_samples_lost([(start_s, move_s, 90.0), (25.5, 2.0, 0.0)], lost)
