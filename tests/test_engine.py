@@ -158,15 +158,21 @@ def test_a_strap_turned_round_the_thigh_in_lost_samples_reads_the_next_slides_tr
     accel_g = accel_g + offset_g * rng.choice([-1, 1], 3)
     keep = (t_s < 12.8) | (t_s >= 14.4)
     engine = Engine(get_exercise("heel_slide"))
-    top_deg = 0.0
+    rest_deg, top_deg = None, 0.0
     for lo in range(0, int(keep.sum()), 10):
         chunk = slice(lo, lo + 10)
         engine.update(t_s[keep][chunk], accel_g[keep][chunk], gyro_dps[keep][chunk])
         if engine.state.t_s > 24.0 and engine.state.angle_deg is not None:
+            if engine.state.t_s < 25.5:
+                rest_deg = engine.state.angle_deg
             top_deg = max(top_deg, engine.state.angle_deg)
     engine.finish()
     assert engine.state.reps == 4
-    assert top_deg == pytest.approx(40.0, abs=5.0)
+    # The last slide, from the rest before it. (The rest itself may read a few degrees off
+    # flat: the offsets, fixed in the sensor's axes, tip the reading of gravity differently
+    # once the sensor has turned round the thigh, and with the turn unseen nothing tells that
+    # from the thigh lifting a little in the gap.)
+    assert top_deg - rest_deg == pytest.approx(40.0, abs=5.0)
 
 
 @SLOW
