@@ -516,11 +516,23 @@ class RepCounter:
         back_deg = self.peak - y
         self._trail.append((t_s, y))
 
-        # Back down by a rep threshold and at least part of the way home: the rep is done.
-        if back_deg >= max(threshold, s.return_fraction * self.peak):
+        # Back down by a rep threshold and at least part of the way home: the rep is done. Until
+        # the person's usual range is known, it is also done once the thigh has settled back
+        # where it left from, though it fell less than a rep threshold: a first rep jolted at its
+        # far end (a knock) can look twice its size and set the threshold beyond the next reps'
+        # fall, and a bump at the rest can start the next from a little beyond it (1 of 8 tilts
+        # counted). Once the range is known, a fall that short is a shift or a rock.
+        home = (still and len(self.amplitudes) < s.retract_after_reps
+                and t_s - self._still_since_s >= s.rest_settle_s
+                and abs(angle_deg - self.rest_deg) <= self._settled_band_deg()
+                and back_deg >= s.return_fraction * self.peak)
+        fell = back_deg >= max(threshold, s.return_fraction * self.peak)
+        if fell or home:
             if self.hold_active:
                 events.append(self._end_hold(t_s))
-            duration_s = t_s - self.delay_s - self.out_start_s
+            # Home: the movement ended when the thigh settled (a knock is over quicker than a rep).
+            back_s = t_s if fell else self._still_since_s
+            duration_s = back_s - self.delay_s - self.out_start_s
             if duration_s >= self._min_rep_s():
                 self.reps += 1
                 self.amplitudes.append(self.peak)
@@ -528,7 +540,7 @@ class RepCounter:
                 self._last_peak_deg = self.valley_deg + d * self.peak
                 self._last_rise_deg = self.peak
                 self._last_direction = d
-                events.append(Event("rep_counted", t_s - self.delay_s, rep=self.reps))
+                events.append(Event("rep_counted", back_s - self.delay_s, rep=self.reps))
                 self._counted.append(self.peak)
                 self._holds_at_count.append(len(self.holds))
                 events += self._retract_abandoned_early_reps(t_s)

@@ -466,6 +466,28 @@ def test_pelvic_tilts_held_at_the_far_end_are_still_reps(hold_s):
     assert pelvic_tilts_counted(plan, t + 2.0, step_s=0.02) == 8
 
 
+@pytest.mark.parametrize("jolt_deg, jolt_s, bump_deg", [(8.0, 1.0, 1.0), (8.0, 1.0, 2.0), (8.0, 1.5, 2.0)])
+def test_a_first_tilt_jolted_at_its_far_end_does_not_stop_the_next_from_counting(jolt_deg, jolt_s, bump_deg):
+    # The first tilt's far end is jolted further out and back (a knock the estimate takes a
+    # second to shake off), so the first rep looks twice its size and sets the rep threshold
+    # beyond the tilts' own fall; a bump at the rest then starts the next tilt from a little
+    # beyond the rest. It came back home but never fell a rep threshold: 1 of 8 counted.
+    def bump(t_s, at_s, duration_s, deg):
+        return deg * np.sin(np.pi * np.clip((t_s - at_s) / duration_s, 0.0, 1.0)) ** 4
+
+    plan, starts, t = [(3.0, 3.0, 40.0)], [], 9.0
+    for _ in range(8):
+        plan += [(t, 2.0, 35.0), (t + 5.0, 2.0, 40.0)]
+        starts.append(t)
+        t += 11.0
+    t_s = np.arange(0, t + 3.0, 0.02)
+    flexion_deg = (flexion_profile(t_s, plan) - bump(t_s, starts[0] + 2.2, jolt_s, jolt_deg)
+                   + bump(t_s, starts[1] - 2.5, 0.6, bump_deg))
+    accel_g, gyro_dps = thigh_trace(flexion_deg, t_s, noise_g=0.002, noise_dps=0.05)
+    engine, _ = run("pelvic_tilt", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 8
+
+
 def the_one_hold_with_samples_lost(plan, lost):
     """The hold of a one-rep knee-to-chest ``plan`` whose samples in ``lost`` (from, to) are lost."""
     t_s = np.arange(0, 31, 0.02)
