@@ -64,6 +64,10 @@ class CounterSettings:
     #: it is taken back.
     retract_after_reps: int = 3
     abandoned_fraction: float = 0.35
+    #: Until then, two movements out and home in a row, each short of the rep threshold but
+    #: beyond `abandoned_fraction` of the usual excursion, and the smaller at least this
+    #: fraction of the larger, are reps (see `_short_reps_home`).
+    short_reps_alike_fraction: float = 0.7
     #: Shortest rep: a knock is quicker than this...
     min_rep_s: float = 0.6
     #: ...and once the person has done a few, so is anything under this fraction of their pace.
@@ -199,6 +203,9 @@ class RepCounter:
         #: The steps (t_s, angle_deg, speed_dps) since the thigh first settled at the far end,
         #: to be counted again from that pose (see `_far_pose_is_start_pose`).
         self._pose_steps: deque[tuple[float, float, float]] = deque(maxlen=self._POSE_STEPS)
+        #: Movements out and home short of the rep threshold while the usual range is not yet
+        #: known, as (left_s, home_s, out_deg) (see `_short_reps_home`).
+        self._short_reps: list[tuple[float, float, float]] = []
         self._low_reset(0.0, 0.0)
 
     def _low_reset(self, t_s: float, angle_deg: float) -> None:
@@ -215,6 +222,11 @@ class RepCounter:
         #: (grid time, how far out) since the rep started: where holds begin and end is read
         #: back from it.
         self._trail: deque[tuple[float, float]] = deque(maxlen=self._TRAIL_STEPS)
+        #: How far out the thigh has gone, the exercise's way, since it last left the rest,
+        #: and that rest (a pause out there is taken for a rest while no rep has started).
+        self._out_deg = 0.0
+        self._left_s: float | None = None
+        self._home_deg = 0.0
         self._forget_far_pose()
 
     def _forget_far_pose(self) -> None:
@@ -320,11 +332,13 @@ class RepCounter:
         elif self._still_since_s is None:
             self._still_since_s = t_s - s.still_window_s
             self._settled_lo, self._settled_hi = lows[0][1], highs[0][1]
+        events: list[Event] = []
         if self.phase == self.LOW:
             level = self._settled_level_deg(t_s, angle_deg, band, highs, lows)
             if level is not None:
+                if self._out_deg > band and self._left_s is not None:
+                    events += self._short_reps_home(level, band)
                 self.rest_deg = level       # settled between reps: the rest
-        events: list[Event] = []
         if not self.in_start_pose and settled and self._in_documented_start_pose(angle_deg):
             if t_s - self._still_since_s >= s.start_pose_settle_s:
                 # Into the start pose (hook-lying, knees to chest): the set starts from here.
@@ -430,6 +444,12 @@ class RepCounter:
     def _step_low(self, t_s: float, angle_deg: float) -> list[Event]:
         s = self.settings
         threshold = self.rep_threshold_deg
+        if self.polarity and 0 < len(self.amplitudes) < s.retract_after_reps:
+            band = self._settled_band_deg()
+            if self._out_deg <= band and (angle_deg - self.rest_deg) * self.polarity <= band:
+                self._left_s, self._home_deg, self._out_deg = t_s, self.rest_deg, 0.0   # home
+            if self._left_s is not None:    # (not on the way home from the last rep)
+                self._out_deg = max(self._out_deg, (angle_deg - self._home_deg) * self.polarity)
         self.low_min_deg = min(self.low_min_deg, angle_deg)
         self.low_max_deg = max(self.low_max_deg, angle_deg)
         # When the thigh last left the bottom (either way): where a rep's time starts.
@@ -471,6 +491,7 @@ class RepCounter:
             valley_deg = (max(valley_deg, self.rest_deg - band) if direction > 0
                           else min(valley_deg, self.rest_deg + band))
         start_s = self.valley_s if direction > 0 else self.valley_max_s
+        self._short_reps.clear()
         self._low_reset(t_s, angle_deg)
         self.phase = self.HIGH
         self.direction = direction
@@ -576,6 +597,42 @@ class RepCounter:
                 events.append(Event("hold_cancelled", t_s - self.delay_s))
             self._low_reset(t_s, angle_deg)
             self.rest_deg = angle_deg
+        return events
+
+    def _short_reps_home(self, level_deg: float, band: float) -> list[Event]:
+        """The thigh went out and has settled home again at ``level_deg`` without starting a
+        rep. Until the usual range is known, one outsized first rep (a practice rep to the full
+        range, a knock at its far end) can set the rep threshold beyond every rep after it:
+        two such movements in a row, alike in size and well beyond an abandoned one, are
+        reps, and count (a pause out there is not timed as a hold)."""
+        s = self.settings
+        out_deg, left_s, home_s = self._out_deg, self._left_s, self._still_since_s
+        if abs(level_deg - self._home_deg) > band and home_s - left_s < s.rebase_no_hold_s:
+            return []                       # settled out there, for now
+        self._out_deg, self._left_s = 0.0, None
+        typical = sorted(self.amplitudes)[(len(self.amplitudes) - 1) // 2]
+        floor = max(self.exercise.excursion_deg[0] * s.first_rep_fraction, s.abandoned_fraction * typical)
+        if (abs(level_deg - self._home_deg) > band or out_deg < floor
+                or not self._min_rep_s() <= home_s - left_s < s.rebase_no_hold_s):
+            self._short_reps.clear()
+            return []
+        self._short_reps.append((left_s, home_s, out_deg))
+        if len(self._short_reps) < 2:
+            return []
+        (_, _, a), (_, _, b) = self._short_reps[-2:]
+        if min(a, b) < s.short_reps_alike_fraction * max(a, b):
+            del self._short_reps[0]
+            return []
+        events = []
+        for left_s, home_s, out_deg in self._short_reps[-2:]:
+            self.reps += 1
+            self.amplitudes.append(out_deg)
+            self.durations.append(home_s - left_s)
+            self._counted.append(out_deg)
+            self._holds_at_count.append(len(self.holds))
+            events.append(Event("rep_counted", home_s - self.delay_s, rep=self.reps))
+        self._short_reps.clear()
+        self._last_peak_deg = None
         return events
 
     def _retract_abandoned_early_reps(self, t_s: float) -> list[Event]:

@@ -466,7 +466,7 @@ def test_pelvic_tilts_held_at_the_far_end_are_still_reps(hold_s):
     assert pelvic_tilts_counted(plan, t + 2.0, step_s=0.02) == 8
 
 
-@pytest.mark.parametrize("jolt_deg, jolt_s, bump_deg", [(8.0, 1.0, 1.0), (8.0, 1.0, 2.0), (8.0, 1.5, 2.0)])
+@pytest.mark.parametrize("jolt_deg, jolt_s, bump_deg", [(8.0, 1.0, 1.0), (8.0, 1.0, 2.0), (8.0, 1.5, 2.0), (8.0, 1.5, 1.0)])
 def test_a_first_tilt_jolted_at_its_far_end_does_not_stop_the_next_from_counting(jolt_deg, jolt_s, bump_deg):
     # The first tilt's far end is jolted further out and back (a knock the estimate takes a
     # second to shake off), so the first rep looks twice its size and sets the rep threshold
@@ -486,6 +486,28 @@ def test_a_first_tilt_jolted_at_its_far_end_does_not_stop_the_next_from_counting
     accel_g, gyro_dps = thigh_trace(flexion_deg, t_s, noise_g=0.002, noise_dps=0.05)
     engine, _ = run("pelvic_tilt", t_s, accel_g, gyro_dps)
     assert engine.state.reps == 8
+
+
+@pytest.mark.parametrize("exercise, rest_deg, first_deg, later_deg", [
+    ("heel_slide", 0.0, 50.0, 22.0),
+    ("pelvic_tilt", 40.0, -9.0, -4.0),
+    ("pelvic_tilt", 40.0, 8.0, 3.5),
+])
+def test_a_first_rep_far_bigger_than_the_rest_does_not_stop_them_counting(exercise, rest_deg, first_deg,
+                                                                            later_deg):
+    # A practice rep to the full range, then what the back allows: the first rep set the rep
+    # threshold at half its size, beyond every rep after it, and 1 of 8 counted. Two alike
+    # movements out and home, well beyond an abandoned one, show the person's range.
+    plan, t = ([(3.0, 3.0, rest_deg)] if rest_deg else []), 8.0
+    for i in range(8):
+        plan += [(t, 2.0, rest_deg + (first_deg if i == 0 else later_deg)), (t + 3.0, 2.0, rest_deg)]
+        t += 10.0
+    t_s = np.arange(0, t + 3.0, 0.02)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.002, noise_dps=0.05)
+    engine, events = run(exercise, t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 8
+    counted_s = [e.t_s for e in events if e.kind == "rep_counted"]
+    assert counted_s == sorted(counted_s)
 
 
 def the_one_hold_with_samples_lost(plan, lost):
