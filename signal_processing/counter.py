@@ -336,7 +336,7 @@ class RepCounter:
         if self.phase == self.LOW:
             level = self._settled_level_deg(t_s, angle_deg, band, highs, lows)
             if level is not None:
-                if self._out_deg > band and self._left_s is not None:
+                if self._out_deg > band:     # (it only grows once the thigh has left home)
                     events += self._short_reps_home(level, band)
                 self.rest_deg = level       # settled between reps: the rest
         if not self.in_start_pose and settled and self._in_documented_start_pose(angle_deg):
