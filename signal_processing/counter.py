@@ -555,15 +555,10 @@ class RepCounter:
             back_s = t_s if fell else self._still_since_s
             duration_s = back_s - self.delay_s - self.out_start_s
             if duration_s >= self._min_rep_s():
-                self.reps += 1
-                self.amplitudes.append(self.peak)
-                self.durations.append(duration_s)
+                events.append(self._count_rep(self.peak, duration_s, back_s - self.delay_s))
                 self._last_peak_deg = self.valley_deg + d * self.peak
                 self._last_rise_deg = self.peak
                 self._last_direction = d
-                events.append(Event("rep_counted", back_s - self.delay_s, rep=self.reps))
-                self._counted.append(self.peak)
-                self._holds_at_count.append(len(self.holds))
                 events += self._retract_abandoned_early_reps(t_s)
             self._low_reset(t_s, angle_deg)
             return events
@@ -599,6 +594,16 @@ class RepCounter:
             self.rest_deg = angle_deg
         return events
 
+    def _count_rep(self, amplitude_deg: float, duration_s: float, at_s: float) -> Event:
+        """Count a rep of this size and length, done at ``at_s``: what sizes the rep threshold
+        and the pace, and what an abandoned one is taken back by."""
+        self.reps += 1
+        self.amplitudes.append(amplitude_deg)
+        self.durations.append(duration_s)
+        self._counted.append(amplitude_deg)
+        self._holds_at_count.append(len(self.holds))
+        return Event("rep_counted", at_s, rep=self.reps)
+
     def _short_reps_home(self, level_deg: float, band: float) -> list[Event]:
         """The thigh went out and has settled home again at ``level_deg`` without starting a
         rep. Until the usual range is known, one outsized first rep (a practice rep to the full
@@ -623,14 +628,8 @@ class RepCounter:
         if min(a, b) < s.short_reps_alike_fraction * max(a, b):
             del self._short_reps[0]
             return []
-        events = []
-        for left_s, home_s, out_deg in self._short_reps[-2:]:
-            self.reps += 1
-            self.amplitudes.append(out_deg)
-            self.durations.append(home_s - left_s)
-            self._counted.append(out_deg)
-            self._holds_at_count.append(len(self.holds))
-            events.append(Event("rep_counted", home_s - self.delay_s, rep=self.reps))
+        events = [self._count_rep(out_deg, home_s - left_s, home_s - self.delay_s)
+                  for left_s, home_s, out_deg in self._short_reps[-2:]]
         self._short_reps.clear()
         self._last_peak_deg = None
         return events
