@@ -612,12 +612,13 @@ class RepCounter:
         reps, and count (a pause out there is not timed as a hold)."""
         s = self.settings
         out_deg, left_s, home_s = self._out_deg, self._left_s, self._still_since_s
-        if abs(level_deg - self._home_deg) > band and home_s - left_s < s.rebase_no_hold_s:
+        away = abs(level_deg - self._home_deg) > band
+        if away and home_s - left_s < s.rebase_no_hold_s:
             return []                       # settled out there, for now
         self._out_deg, self._left_s = 0.0, None
         typical = sorted(self.amplitudes)[(len(self.amplitudes) - 1) // 2]
         floor = max(self.exercise.excursion_deg[0] * s.first_rep_fraction, s.abandoned_fraction * typical)
-        if (abs(level_deg - self._home_deg) > band or out_deg < floor
+        if (away or out_deg < floor
                 or not self._min_rep_s() <= home_s - left_s < s.rebase_no_hold_s):
             self._short_reps.clear()
             return []

@@ -319,8 +319,8 @@ class Engine:
             calm = (np.abs(np.linalg.norm(head, axis=1) - self.inclination.gravity_g)
                     < self.settings.orientation.jolt_g)
             if calm.any():
-                up = self.inclination.first_up_of(dt_s[:split], head, gyro_dps[:split], calm)
-                self.inclination.resume(np.array(up))
+                self.inclination.resume(self.inclination.first_up_of(dt_s[:split], head,
+                                                                     gyro_dps[:split], calm))
             retaken_s = float(t_s[min(split, len(t_s) - 1)])
             resumption.taken = jump = True
         angle = self.inclination.update(dt_s, accel_g, gyro_dps, ups)

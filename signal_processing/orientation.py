@@ -142,7 +142,7 @@ class InclinationEstimator:
         self.anterior = self.up
         self.gyro_bias_dps = tuple(map(float, gyro_bias_dps))
 
-    def resume(self, accel_g: np.ndarray) -> None:
+    def resume(self, accel_g: tuple[float, float, float] | np.ndarray) -> None:
         """After lost samples the gyroscope has not followed the thigh: take "up" afresh from
         ``accel_g``, a mean accelerometer reading. A turn about the long axis is read from where
         the sensor is now, not from where it was before the gap."""
