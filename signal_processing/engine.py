@@ -328,21 +328,27 @@ class Engine:
         grid_step = self.settings.grid_step_s
         e1, e2 = self._smooth1, self._smooth2
         v1, v2 = self._up1, self._up2
-        if self._angle_deg is None or jump:
-            # The first samples, or the first after a long gap: nothing to smooth against.
+        if self._angle_deg is None:
+            # The first samples: smoothed from the reference pose, where the angle is zero by
+            # definition. The first sample alone may be a movement's first jolt (a recorder
+            # started a moment before the first rep), and a smoothed angle started from it dips
+            # back toward the rest: a "rep" the wrong way.
+            e1 = e2 = 0.0
+            if tilt:
+                v1 = v2 = self._rest_up = self.inclination.reference_up
+        elif jump:
+            # The first samples after a long gap: nothing to smooth against.
             e1 = e2 = float(angle[0])
             if tilt:
                 v1 = v2 = ups[0]
-                if self._angle_deg is None:
-                    self._rest_up = self.inclination.reference_up
-            if jump:
-                self.counter.gap = LostGap(
-                    resumption.last_seen_s, resumption.seen_again_s, retaken_s=retaken_s,
-                    # Where the thigh was last seen, not where the smoothing had got to: a
-                    # thigh that arrived just before the gap did not move across it.
-                    moved_deg=(self._tilt_deg(v2) if tilt else e2) - resumption.last_seen_deg,
-                    last_seen_dps=resumption.last_seen_dps,
-                    seen_again_dps=self._turn_rate_dps(t_s, gyro_dps))
+        if jump:
+            self.counter.gap = LostGap(
+                resumption.last_seen_s, resumption.seen_again_s, retaken_s=retaken_s,
+                # Where the thigh was last seen, not where the smoothing had got to: a
+                # thigh that arrived just before the gap did not move across it.
+                moved_deg=(self._tilt_deg(v2) if tilt else e2) - resumption.last_seen_deg,
+                last_seen_dps=resumption.last_seen_dps,
+                seen_again_dps=self._turn_rate_dps(t_s, gyro_dps))
         next_s = self._grid_next_s
         last = self._grid_last
         speed = self._speed_dps

@@ -242,6 +242,31 @@ def test_a_recording_that_opens_still_only_briefly_opened_in_the_reference_pose(
     assert [round(h.duration_s) for h in engine.state.holds] == [4, 4, 4, 4]
 
 
+@SLOW
+@given(opening_s=st.floats(0.3, 0.9), lift_deg=st.floats(10.0, 25.0), tug_g=st.floats(0.06, 0.12),
+       tug_dir_deg=st.floats(0.0, 360.0))
+def test_a_tug_on_the_strap_as_a_brief_opening_ends_does_not_turn_the_first_rep_around(
+        opening_s, lift_deg, tug_g, tug_dir_deg):
+    # A real set (uci-s2-e3-correct cut to 0.4-1 s before its first rep) opened still, then
+    # the muscle tensing under the strap tugged the accelerometer a few hundredths of a g as the
+    # first rep began: the first sample after the reference read 3 degrees out. Smoothed from
+    # there, the angle fell back toward the rest before rising, the counter took the fall for
+    # the first rep's way, and counted 9 of 10 (and 3 of these 4).
+    plan, t = [], opening_s
+    for _ in range(4):
+        plan += [(t + 0.1, 0.8, lift_deg), (t + 5.0, 0.8, 0.0)]
+        t += 8.0
+    t_s = np.arange(0, t + 1.0, 0.04)                           # 25 Hz
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, noise_g=0.003, noise_dps=0.3, seed=5)
+    tugged = (t_s >= opening_s) & (t_s < opening_s + 0.1)
+    accel_g[tugged] += tug_g * np.array([math.cos(math.radians(tug_dir_deg)),
+                                         math.sin(math.radians(tug_dir_deg)), 0.0])
+    engine, events = run("generic", t_s, accel_g, gyro_dps)
+    assert events[0].kind == "reference_done" and events[0].t_s < opening_s + 0.3
+    assert engine.state.reps == 4
+    assert [round(h.duration_s) for h in engine.state.holds] == [4, 4, 4, 4]
+
+
 def test_a_pause_on_the_way_out_of_an_undocumented_exercise_is_neither_a_rest_nor_the_hold():
     # Up to 20 degrees, a 2 s pause, on to 30 and held 4 s; then three plain reps to 30. Only
     # a programme exercise with a documented pose part way out may make the pause a rest.
