@@ -47,6 +47,15 @@ class LostGap:
     seen_again_dps: float   # how fast the sensor was turning as it was seen again
 
 
+@dataclass
+class _Dip:
+    """Where the thigh settled beyond every rest it lay at, not yet known to be a rest."""
+
+    level_deg: float
+    last_s: float           # when the thigh was last settled there
+    out_deg: float = 0.0    # how far out it has gone since, the reps' way
+
+
 @dataclass(frozen=True)
 class CounterSettings:
     """Tunables of the rep/hold counter; units in the names."""
@@ -93,6 +102,13 @@ class CounterSettings:
     rest_creep_recent_fraction: float = 0.2
     #: ...and a rep must go this fraction of the rep threshold beyond it, the exercise's way.
     beyond_rest_fraction: float = 0.75
+    #: Settled below every rest the thigh has lain at (against the reps' way, by less than a
+    #: rep), it has dipped, and coming back up is no rep, until it has lain there this long,
+    #: come back there, or a rep has gone from there (see `_settled_at_rest`): the other leg
+    #: rocking this thigh the other way turns round so slowly (a 4-degree rock over 4 s each way
+    #: stays inside the settled band for 2 s) that the bottom looks like a rest, and the way
+    #: back like a tilt.
+    dip_confirm_s: float = 4.0
     #: A pause shorter than this at the far end is not a hold.
     min_hold_s: float = 1.0
     #: A hold has ended once the thigh is this fraction of the excursion on its way back.
@@ -188,6 +204,11 @@ class RepCounter:
         self.angle_deg = 0.0
         self._started = False
         self.rest_deg = 0.0
+        #: The lowest and highest rests the thigh has lain at for sure (see `_settled_at_rest`):
+        #: a rep must go beyond the nearer, not only beyond a dip past it.
+        self._rests_lo_deg = self._rests_hi_deg = 0.0
+        self._settled_since_rep = True    # (the first settle after a rep is its home)
+        self._dip: _Dip | None = None
         self._threshold_key: tuple | None = None
         self._threshold_deg = 0.0
         self._still_since_s: float | None = None
@@ -290,7 +311,7 @@ class RepCounter:
         if not self._started:
             self._started = True
             self._low_reset(t_s, angle_deg)
-            self.rest_deg = angle_deg      # the reference pose is the first resting pose
+            self._new_rest(angle_deg)      # the reference pose is the first resting pose
         # Spread of the angle over the still window, from running min and max queues.
         lows, highs = self._window_lows, self._window_highs
         while lows and lows[-1][1] >= angle_deg:
@@ -338,7 +359,7 @@ class RepCounter:
             if level is not None:
                 if self._out_deg > band:     # (it only grows once the thigh has left home)
                     events += self._short_reps_home(level, band)
-                self.rest_deg = level       # settled between reps: the rest
+                events += self._settled_at_rest(t_s, level, band)
         if not self.in_start_pose and settled and self._in_documented_start_pose(angle_deg):
             if t_s - self._still_since_s >= s.start_pose_settle_s:
                 # Into the start pose (hook-lying, knees to chest): the set starts from here.
@@ -347,7 +368,7 @@ class RepCounter:
                 self.in_start_pose = True
                 self.polarity = self.exercise.direction
                 self._low_reset(t_s, angle_deg)
-                self.rest_deg = angle_deg
+                self._new_rest(angle_deg)
                 return events
         if self.phase == self.LOW:
             return events + self._step_low(t_s, angle_deg)
@@ -409,7 +430,7 @@ class RepCounter:
         self._window_start_s = self._still_since_s = self._rest_since_s = None
         self._recent.clear()
         self._low_reset(steps[0][0], steps[0][1])
-        self.rest_deg = pose_deg
+        self._new_rest(pose_deg)
         self.polarity = self.exercise.direction     # the way the move into the pose went is no rep's
         self._recounting = True
         try:
@@ -419,6 +440,55 @@ class RepCounter:
             self._recounting = False
         self.recounted = True
         return events
+
+    def _new_rest(self, level_deg: float) -> None:
+        """The thigh rests at ``level_deg`` from now on, for sure."""
+        self.rest_deg = self._rests_lo_deg = self._rests_hi_deg = level_deg
+        self._dip = None
+
+    def _settled_at_rest(self, t_s: float, level_deg: float, band: float) -> list[Event]:
+        """Settled between reps at ``level_deg``: the rest. Beyond every rest lain at so far by
+        more than the band (but less than a rep), it is a dip, or a pause out, and not one of
+        those rests until the thigh has lain there `dip_confirm_s`, or come back to it after
+        leaving it with no rest at the old level between (the other leg rocks this thigh from
+        its rest and back; a person who settled lower tilts from there and back): then a
+        movement from it and back as big as a rep was one. Within the band, the rests drift
+        there. A rest the thigh first settles at home from a rep is one, wherever it is: real
+        sets drift, and come home past where they lay."""
+        self.rest_deg = level_deg
+        home = not self._settled_since_rep
+        self._settled_since_rep = True
+        lo, hi = self._rests_lo_deg, self._rests_hi_deg
+        rep_deg = sorted(self.amplitudes)[(len(self.amplitudes) - 1) // 2] if self.amplitudes else math.inf
+        dip = lo - rep_deg < level_deg < lo - band or hi + band < level_deg < hi + rep_deg
+        events: list[Event] = []
+        if dip and not home and t_s - self._still_since_s < self.settings.dip_confirm_s:
+            d = self._dip
+            if d is None or abs(level_deg - d.level_deg) > band:
+                self._dip = _Dip(level_deg, t_s)
+                return events
+            duration_s = self._still_since_s - d.last_s
+            if d.out_deg < self.rep_threshold_deg or duration_s < self._min_rep_s():
+                # Still there, or back from no more than sway (a slow turn drifts through the
+                # band a window at a time).
+                d.last_s, d.out_deg = t_s, 0.0
+                return events
+            # Back at the dip from a movement out as big as a rep: it is where the thigh rests
+            # now, and the movement was a rep from it.
+            if duration_s < self.settings.rebase_no_hold_s:
+                events.append(self._count_rep(d.out_deg, duration_s, self._still_since_s - self.delay_s))
+                self._settled_since_rep = True
+                self._last_peak_deg = None
+        self._dip = None
+        self._rests_lo_deg = min(lo, level_deg)
+        self._rests_hi_deg = max(hi, level_deg)
+        return events
+
+    def _rest_beyond_dip_deg(self, direction: int) -> float:
+        """The rest a rep the ``direction`` way must go beyond: where the thigh lies, or, if it
+        has dipped below every rest it lay at, the nearest of those."""
+        rests_deg = self._rests_lo_deg if direction > 0 else self._rests_hi_deg
+        return max(self.rest_deg * direction, rests_deg * direction) * direction
 
     def _settled_level_deg(self, t_s: float, angle_deg: float, band: float, highs: deque,
                            lows: deque) -> float | None:
@@ -450,6 +520,8 @@ class RepCounter:
                 self._left_s, self._home_deg, self._out_deg = t_s, self.rest_deg, 0.0   # home
             if self._left_s is not None:    # (not on the way home from the last rep)
                 self._out_deg = max(self._out_deg, (angle_deg - self._home_deg) * self.polarity)
+        if self._dip is not None and self.polarity:
+            self._dip.out_deg = max(self._dip.out_deg, (angle_deg - self._dip.level_deg) * self.polarity)
         self.low_min_deg = min(self.low_min_deg, angle_deg)
         self.low_max_deg = max(self.low_max_deg, angle_deg)
         # When the thigh last left the bottom (either way): where a rep's time starts.
@@ -478,11 +550,15 @@ class RepCounter:
             direction = self.polarity
             if (rise_up if direction > 0 else rise_down) < threshold:
                 return []
-            if (angle_deg - self.rest_deg) * direction < s.beyond_rest_fraction * threshold:
+            if (angle_deg - self._rest_beyond_dip_deg(direction)) * direction < s.beyond_rest_fraction * threshold:
                 # Back up from below the resting pose (the other leg rocking this thigh the other
-                # way, a shift and back): not out from the rest, not a rep.
+                # way, a shift and back), even one it settled in for a moment as it turned
+                # round: not out from the rest, not a rep.
                 return []
         self._last_peak_deg = None   # the last rep's fall is known now
+        # Out from a dip and beyond the rest: the dip was a rest after all.
+        self._rests_lo_deg = min(self._rests_lo_deg, self.rest_deg)
+        self._rests_hi_deg = max(self._rests_hi_deg, self.rest_deg)
         valley_deg = self.low_min_deg if direction > 0 else self.low_max_deg
         if self.polarity != 0:
             # Out from the rest, not from a passing excursion the other way (a shift's bump):
@@ -591,13 +667,14 @@ class RepCounter:
             if self.hold_active:
                 events.append(Event("hold_cancelled", t_s - self.delay_s))
             self._low_reset(t_s, angle_deg)
-            self.rest_deg = angle_deg
+            self._new_rest(angle_deg)
         return events
 
     def _count_rep(self, amplitude_deg: float, duration_s: float, at_s: float) -> Event:
         """Count a rep of this size and length, done at ``at_s``: what sizes the rep threshold
         and the pace, and what an abandoned one is taken back by."""
         self.reps += 1
+        self._settled_since_rep = False
         self.amplitudes.append(amplitude_deg)
         self.durations.append(duration_s)
         self._counted.append(amplitude_deg)

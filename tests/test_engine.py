@@ -629,6 +629,38 @@ def test_pelvic_tilts_go_on_counting_after_the_thigh_settles_lower_with_short_re
     assert pelvic_tilts_counted(plan, t + 2.0, step_s=0.04) == 8
 
 
+@pytest.mark.parametrize("rock_deg, rock_s", [(-3.0, 4.5), (-3.8, 4.5), (-3.5, 3.5), (-2.8, 5.0)])
+def test_slow_rocks_from_the_other_leg_the_other_way_are_no_tilts(rock_deg, rock_s):
+    # Eight 5-degree tilts up, then the other leg's set rocks this thigh down a few degrees
+    # and back, slowly and without a pause. The turn at the bottom of a slow rock stays inside
+    # the settled band for two seconds or more: it was taken for a rest, and the way back up
+    # from it, over half a tilt, for a tilt (simulated sets counted 9 to 13 of 8).
+    plan, t = [(3.0, 3.0, 45.0)], 9.0
+    for _ in range(8):
+        plan += [(t, 3.0, 50.0), (t + 3.0, 3.0, 45.0)]
+        t += 9.0
+    for _ in range(4):
+        plan += [(t, rock_s, 45.0 + rock_deg), (t + rock_s, rock_s, 45.0)]
+        t += 2 * rock_s + 3.0
+    assert pelvic_tilts_counted(plan, t + 2.0, step_s=0.02) == 8
+
+
+@pytest.mark.parametrize("drop_deg, rest_s, after_reps", [(3.5, 2.0, 4), (4.5, 1.5, 4), (4.5, 3.0, 5), (3.0, 2.0, 6)])
+def test_tilts_go_on_counting_from_a_rest_a_little_lower_with_short_rests(drop_deg, rest_s, after_reps):
+    # The person settles lower by most of a tilt part way through the set, and tilts on from
+    # there with short rests: the lower pose is no rock's turn, since the thigh keeps coming
+    # back to it, and every tilt from it counts (the first is counted as it comes back).
+    plan, t = [(3.0, 3.0, 45.0)], 9.0
+    for i in range(8):
+        base = 45.0 if i < after_reps else 45.0 - drop_deg
+        if i == after_reps:
+            plan.append((t, 1.5, base))
+            t += 1.5 + rest_s
+        plan += [(t, 1.5, base + 5.0), (t + 1.5, 1.5, base)]
+        t += 3.0 + rest_s
+    assert pelvic_tilts_counted(plan, t + 2.0, step_s=0.02) == 8
+
+
 def test_a_shift_that_bumps_the_thigh_the_other_way_does_not_hold_the_next_tilt_out():
     # Tilts go down 4 degrees; a shift on the bed bumps the thigh 5 degrees up and back first.
     # The next tilt is measured from the rest, not from the top of the bump (from which the
