@@ -211,6 +211,7 @@ class RepCounter:
         self._dip: _Dip | None = None
         self._threshold_key: tuple | None = None
         self._threshold_deg = 0.0
+        self._typical_deg = math.inf
         self._still_since_s: float | None = None
         self._settled_lo = self._settled_hi = 0.0
         #: Still at the bottom, between reps, for a while: where "tilt" re-takes its rest.
@@ -266,15 +267,25 @@ class RepCounter:
     @property
     def rep_threshold_deg(self) -> float:
         """Half the exercise's smallest excursion, then half this person's typical one."""
+        self._follow_reps()
+        return self._threshold_deg
+
+    @property
+    def typical_excursion_deg(self) -> float:
+        """The median size of this person's latest reps; infinite before the first."""
+        self._follow_reps()
+        return self._typical_deg
+
+    def _follow_reps(self) -> None:
+        """Bring the rep threshold and the typical excursion up to date with the reps."""
         key = tuple(self.amplitudes)
         if key != self._threshold_key:
             s = self.settings
             low = self.exercise.excursion_deg[0] * s.first_rep_fraction
+            typical = sorted(key)[(len(key) - 1) // 2] if key else math.inf
             if key:
-                typical = sorted(key)[(len(key) - 1) // 2]
                 low = max(low, typical * s.typical_rep_fraction)
-            self._threshold_key, self._threshold_deg = key, low
-        return self._threshold_deg
+            self._threshold_key, self._threshold_deg, self._typical_deg = key, low, typical
 
     @property
     def hold_active(self) -> bool:
@@ -459,7 +470,7 @@ class RepCounter:
         home = not self._settled_since_rep
         self._settled_since_rep = True
         lo, hi = self._rests_lo_deg, self._rests_hi_deg
-        rep_deg = sorted(self.amplitudes)[(len(self.amplitudes) - 1) // 2] if self.amplitudes else math.inf
+        rep_deg = self.typical_excursion_deg
         dip = lo - rep_deg < level_deg < lo - band or hi + band < level_deg < hi + rep_deg
         events: list[Event] = []
         if dip and not home and t_s - self._still_since_s < self.settings.dip_confirm_s:
@@ -693,8 +704,8 @@ class RepCounter:
         if away and home_s - left_s < s.rebase_no_hold_s:
             return []                       # settled out there, for now
         self._out_deg, self._left_s = 0.0, None
-        typical = sorted(self.amplitudes)[(len(self.amplitudes) - 1) // 2]
-        floor = max(self.exercise.excursion_deg[0] * s.first_rep_fraction, s.abandoned_fraction * typical)
+        floor = max(self.exercise.excursion_deg[0] * s.first_rep_fraction,
+                    s.abandoned_fraction * self.typical_excursion_deg)
         if (away or out_deg < floor
                 or not self._min_rep_s() <= home_s - left_s < s.rebase_no_hold_s):
             self._short_reps.clear()
