@@ -490,10 +490,15 @@ class RepCounter:
                 events.append(self._count_rep(d.out_deg, duration_s, self._still_since_s - self.delay_s))
                 self._settled_since_rep = True
                 self._last_peak_deg = None
-        self._dip = None
-        self._rests_lo_deg = min(lo, level_deg)
-        self._rests_hi_deg = max(hi, level_deg)
+        self._lain_at(level_deg)
         return events
+
+    def _lain_at(self, level_deg: float) -> None:
+        """The thigh has lain at ``level_deg`` for sure: the rests lain at reach it, and no
+        dip is in question."""
+        self._rests_lo_deg = min(self._rests_lo_deg, level_deg)
+        self._rests_hi_deg = max(self._rests_hi_deg, level_deg)
+        self._dip = None
 
     def _rest_beyond_dip_deg(self, direction: int) -> float:
         """The rest a rep the ``direction`` way must go beyond: where the thigh lies, or, if it
@@ -567,9 +572,7 @@ class RepCounter:
                 # round: not out from the rest, not a rep.
                 return []
         self._last_peak_deg = None   # the last rep's fall is known now
-        # Out from a dip and beyond the rest: the dip was a rest after all.
-        self._rests_lo_deg = min(self._rests_lo_deg, self.rest_deg)
-        self._rests_hi_deg = max(self._rests_hi_deg, self.rest_deg)
+        self._lain_at(self.rest_deg)   # out from a dip and beyond the rest: it was a rest after all
         valley_deg = self.low_min_deg if direction > 0 else self.low_max_deg
         if self.polarity != 0:
             # Out from the rest, not from a passing excursion the other way (a shift's bump):
