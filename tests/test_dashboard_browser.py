@@ -6,7 +6,6 @@ they go to the test's temporary directory.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from playwright.sync_api import expect, sync_playwright
 from backrep.live import LiveHub
 from backrep.service import Samples, Service, programme
 from backrep.store import Store
+from tests.serving import served
 from tests.test_service import make_recording
 from tests.test_web_serve import start_server, stop_server
 from web import create_app
@@ -118,23 +118,17 @@ class StillSource:
 @pytest.fixture
 def manual_server(tmp_path):
     """The whole stack in this process over a still sensor, served by waitress."""
-    import waitress
-
     store = Store.in_dir(tmp_path)
     hub = LiveHub()
     source = StillSource()
     service = Service(source, hub, store)
     app = create_app({"HEARTBEAT_S": 1.0, "PAIRING_PIN": PIN}, live=hub, store=store, controller=service,
                      programme=programme())
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
     service.start()
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", store, source
-    hub.close_all()
-    service.stop()
-    server.task_dispatcher.shutdown(timeout=1)
-    server.close()
+    with served(app, threads=8) as base:
+        yield base, store, source
+        hub.close_all()
+        service.stop()
     store.close()
 
 
@@ -208,8 +202,6 @@ def test_dark_theme_toggle_is_remembered(browser, manual_server):
 
 def test_a_private_dashboard_asks_for_the_pin_then_shows_the_live_view(browser, tmp_path):
     """``require_token_for_reading``: the page itself is locked until the tablet pairs."""
-    import waitress
-
     store = Store.in_dir(tmp_path)
     hub = LiveHub()
     hub.set_state({"exercise": None, "phase": "idle", "reps": 0, "holds": [], "set": None, "last_set": None,
@@ -217,23 +209,20 @@ def test_a_private_dashboard_asks_for_the_pin_then_shows_the_live_view(browser, 
                    "sensor": {"state": "reading", "rate_hz": 100.0}, "mode": "sensor"})
     app = create_app({"HEARTBEAT_S": 1.0, "PAIRING_PIN": PIN, "REQUIRE_TOKEN_FOR_READING": True}, live=hub,
                      store=store, programme=programme())
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    try:
-        page = browser.new_page(viewport=TABLET)
-        page.goto(f"http://127.0.0.1:{server.effective_port}/")
-        expect(page.locator("#pairing")).to_be_visible()
-        expect(page.locator("#pair-cancel")).to_be_hidden()
-        expect(page.locator(".exercise")).to_have_count(0)
-        page.locator("#pair-pin").fill(PIN)
-        page.locator("#pair-submit").click()
-        # Reloaded with the cookie: the page, its data and its one EventSource are let in.
-        expect(page.locator(".exercise")).to_have_count(4)
-        expect(page.locator("#pairing")).to_be_hidden()
-        expect(page.locator("#sensor-state")).to_have_text("reading")
-        expect(page.locator("#sensor-rate")).to_have_text("100 Hz")
-    finally:
-        hub.close_all()
-        server.task_dispatcher.shutdown(timeout=1)
-        server.close()
-        store.close()
+    with served(app) as base:
+        try:
+            page = browser.new_page(viewport=TABLET)
+            page.goto(base + "/")
+            expect(page.locator("#pairing")).to_be_visible()
+            expect(page.locator("#pair-cancel")).to_be_hidden()
+            expect(page.locator(".exercise")).to_have_count(0)
+            page.locator("#pair-pin").fill(PIN)
+            page.locator("#pair-submit").click()
+            # Reloaded with the cookie: the page, its data and its one EventSource are let in.
+            expect(page.locator(".exercise")).to_have_count(4)
+            expect(page.locator("#pairing")).to_be_hidden()
+            expect(page.locator("#sensor-state")).to_have_text("reading")
+            expect(page.locator("#sensor-rate")).to_have_text("100 Hz")
+        finally:
+            hub.close_all()
+    store.close()

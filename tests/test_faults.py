@@ -527,11 +527,11 @@ def test_a_hung_sensor_loop_stops_the_watchdog_pings_so_systemd_restarts_it(tmp_
 
 @pytest.mark.browser
 def test_the_dashboard_says_calmly_when_history_is_not_being_saved(tmp_path):
-    import waitress
     from playwright.sync_api import expect, sync_playwright
 
     from backrep.service import programme
     from tests.test_dashboard_browser import CHROMIUM_ARGS, TABLET, StillSource, _watch_errors
+    from tests.serving import served
     from web import create_app
 
     store = Store.in_dir(tmp_path)
@@ -540,35 +540,32 @@ def test_the_dashboard_says_calmly_when_history_is_not_being_saved(tmp_path):
     hub = LiveHub()
     service = Service(StillSource(), hub, store)
     app = create_app({"HEARTBEAT_S": 1.0}, live=hub, store=store, controller=service, programme=programme())
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
     service.start()
-    threading.Thread(target=server.run, daemon=True).start()
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport=TABLET)
-            errors = _watch_errors(page)
-            page.goto(f"http://127.0.0.1:{server.effective_port}/")
-            banner = page.locator("#history-warning")
-            expect(banner).to_be_hidden()
-            disk.full = True
-            service.start_set("heel_slide", "left")            # the set cannot be saved...
-            expect(page.locator("#live-exercise")).to_have_text("Heel slide")   # ...but it runs
-            expect(banner).to_be_visible()
-            expect(banner).to_have_text("History is not being saved right now (database or disk is full). "
-                                        "Counting carries on.")
-            # calm: a note, much smaller than the count it sits above
-            size = "e => parseFloat(getComputedStyle(e).fontSize)"
-            assert banner.evaluate(size) * 3 < page.locator("#reps").evaluate(size)
-            disk.full = False                                   # the disk has room again
-            service.stop_set()
-            service.start_set("heel_slide", "left")
-            expect(banner).to_be_hidden()
-            assert errors == []
-            browser.close()
-    finally:
-        hub.close_all()
-        service.stop()
-        server.task_dispatcher.shutdown(timeout=1)
-        server.close()
-        store.close()
+    with served(app) as base:
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport=TABLET)
+                errors = _watch_errors(page)
+                page.goto(base + "/")
+                banner = page.locator("#history-warning")
+                expect(banner).to_be_hidden()
+                disk.full = True
+                service.start_set("heel_slide", "left")            # the set cannot be saved...
+                expect(page.locator("#live-exercise")).to_have_text("Heel slide")   # ...but it runs
+                expect(banner).to_be_visible()
+                expect(banner).to_have_text("History is not being saved right now (database or disk is full). "
+                                            "Counting carries on.")
+                # calm: a note, much smaller than the count it sits above
+                size = "e => parseFloat(getComputedStyle(e).fontSize)"
+                assert banner.evaluate(size) * 3 < page.locator("#reps").evaluate(size)
+                disk.full = False                                   # the disk has room again
+                service.stop_set()
+                service.start_set("heel_slide", "left")
+                expect(banner).to_be_hidden()
+                assert errors == []
+                browser.close()
+        finally:
+            hub.close_all()
+            service.stop()
+    store.close()
