@@ -79,7 +79,8 @@ class CounterSettings:
     short_reps_alike_fraction: float = 0.7
     #: Shortest rep: a knock is quicker than this...
     min_rep_s: float = 0.6
-    #: ...and once the person has done a few, so is anything under this fraction of their pace.
+    #: ...and once the person has done a few, so is anything under this fraction of their pace
+    #: (but for a rep held at its far end: see `_step_high`).
     typical_duration_fraction: float = 0.45
     #: Window over which the thigh must stay within the still band to count as still.
     still_window_s: float = 0.6
@@ -644,7 +645,10 @@ class RepCounter:
             # Home: the movement ended when the thigh settled (a knock is over quicker than a rep).
             back_s = t_s if fell else self._still_since_s
             duration_s = back_s - self.delay_s - self.out_start_s
-            if duration_s >= self._min_rep_s():
+            # A rep held at its far end is no knock or shift on the bed, however short the hold:
+            # one let go early (in pain, say) takes a fraction of the person's usual time.
+            held = bool(self.holds) and self.holds[-1].start_s >= self.out_start_s
+            if duration_s >= (s.min_rep_s if held else self._min_rep_s()):
                 events.append(self._count_rep(self.peak, duration_s, back_s - self.delay_s))
                 self._last_peak_deg = self.valley_deg + d * self.peak
                 self._last_rise_deg = self.peak
