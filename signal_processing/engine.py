@@ -30,7 +30,8 @@ class EngineSettings:
 
     #: The reference pose: this long with the sensor still.
     reference_still_s: float = 1.0
-    #: "Still" for the reference: per-axis standard deviations below these.
+    #: "Still" for the reference: per-axis standard deviations below these, beyond the
+    #: sensor's white noise (see `_quiet`).
     reference_accel_sd_g: float = 0.012
     reference_gyro_sd_dps: float = 1.5
     #: With no still second in this long, take the quietest second there was.
@@ -53,6 +54,29 @@ class EngineSettings:
     last_seen_window_s: float = 0.1
     orientation: OrientationSettings = field(default_factory=OrientationSettings)
     counter: CounterSettings = field(default_factory=CounterSettings)
+
+
+class _RunningSums:
+    """Running sums over a block of samples (rows), for the variance of any window of them
+    and the mean square of the steps between its samples, in O(1) per window."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        zero = np.zeros((1, x.shape[1]))
+        self._sum = np.vstack([zero, np.cumsum(x, axis=0)])
+        self._sum_sq = np.vstack([zero, np.cumsum(x * x, axis=0)])
+        steps_sq = np.vstack([zero, np.diff(x, axis=0) ** 2])     # row k: (x[k] - x[k-1])^2
+        self._steps_sq = np.vstack([zero, np.cumsum(steps_sq, axis=0)])
+
+    def var(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Each column's variance over each window [i, j)."""
+        count = (j - i)[:, None]
+        mean = (self._sum[j] - self._sum[i]) / count
+        return np.maximum((self._sum_sq[j] - self._sum_sq[i]) / count - mean * mean, 0.0)
+
+    def step_var(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Each column's mean square step between neighbours inside each window [i, j): twice
+        the variance of white noise."""
+        return (self._steps_sq[j] - self._steps_sq[i + 1]) / (j - i - 1)[:, None]
 
 
 @dataclass
@@ -203,21 +227,15 @@ class Engine:
         ends = np.searchsorted(t, t + s.reference_still_s, side="left")
         valid = np.nonzero(ends < n)[0]
         x = np.concatenate([a, g], axis=1)
-        c1 = np.vstack([np.zeros((1, 6)), np.cumsum(x, axis=0)])
-        c2 = np.vstack([np.zeros((1, 6)), np.cumsum(x * x, axis=0)])
+        sums = _RunningSums(x)
         if not self._opening_known:
-            opening = self._still_opening(t, c1, c2)
+            opening = self._still_opening(t, sums)
             if opening is not None:
                 return 0, opening
         if len(valid):
             i = valid
             j = ends[valid] + 1
-            count = (j - i)[:, None]
-            mean = (c1[j] - c1[i]) / count
-            var = np.maximum((c2[j] - c2[i]) / count - mean * mean, 0.0)
-            sd = np.sqrt(var)
-            quiet = np.maximum(sd[:, :3].max(axis=1) / s.reference_accel_sd_g,
-                               sd[:, 3:].max(axis=1) / s.reference_gyro_sd_dps)
+            quiet = self._quiet(sums, i, j)
             ok = np.nonzero(quiet <= 1.0)[0]
             if len(ok):
                 k = ok[0]
@@ -228,16 +246,27 @@ class Engine:
                 k = inside[np.argmin(quiet[inside])] if len(inside) else int(np.argmin(quiet))
                 return int(i[k]), int(j[k])
         # Progress: how long the sensor has been still up to now.
-        tail_start = np.searchsorted(t, t[-1] - s.reference_still_s)
-        tail = x[tail_start:]
-        if len(tail) >= 2:
-            sd = tail.std(axis=0)
-            quiet_now = max(sd[:3].max() / s.reference_accel_sd_g, sd[3:].max() / s.reference_gyro_sd_dps)
+        tail_start = int(np.searchsorted(t, t[-1] - s.reference_still_s))
+        if n - tail_start >= 3:
+            quiet_now = float(self._quiet(sums, np.array([tail_start]), np.array([n]))[0])
             still_for = t[-1] - t[tail_start]
             self._reference_progress = min(0.99, still_for / s.reference_still_s) if quiet_now <= 1.0 else 0.0
         return None
 
-    def _still_opening(self, t, c1, c2) -> int | None:
+    def _quiet(self, sums: "_RunningSums", i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """How far from still each window of samples [i, j) is: 1 at the thresholds.
+
+        The thresholds are for the pose's own movement. A sensor's white noise (and a tremor
+        too quick to be a movement) is allowed on top: it is read from the steps between
+        samples, which a movement barely changes, and without the allowance a noisier part
+        (0.012 g a sample) was never still, and the reference fell in the first rep's hold.
+        """
+        s = self.settings
+        excess = np.sqrt(np.maximum(sums.var(i, j) - sums.step_var(i, j) / 2, 0.0))
+        return np.maximum(excess[:, :3].max(axis=1) / s.reference_accel_sd_g,
+                          excess[:, 3:].max(axis=1) / s.reference_gyro_sd_dps)
+
+    def _still_opening(self, t, sums: "_RunningSums") -> int | None:
         """End of the still stretch the stream opened with, if it lasted at least
         ``reference_opening_s`` and then the thigh moved; None otherwise.
 
@@ -247,10 +276,7 @@ class Engine:
         """
         s = self.settings
         k = np.arange(2, len(t) + 1)
-        mean = c1[k] / k[:, None]
-        sd = np.sqrt(np.maximum(c2[k] / k[:, None] - mean * mean, 0.0))
-        quiet = np.maximum(sd[:, :3].max(axis=1) / s.reference_accel_sd_g,
-                           sd[:, 3:].max(axis=1) / s.reference_gyro_sd_dps)
+        quiet = self._quiet(sums, np.zeros_like(k), k)
         moved = np.nonzero(quiet > 1.0)[0]
         if not len(moved):
             return None                        # still throughout so far: the usual rule

@@ -64,6 +64,25 @@ def run_cut(exercise, t_s, accel_g, gyro_dps, cuts):
 
 
 @SLOW
+@given(seed=st.integers(0, 2**32 - 1), rate_hz=st.sampled_from([50.0, 200.0, 1000.0]),
+       noise_g=st.floats(0.008, 0.015))
+def test_a_noisy_sensor_still_takes_its_reference_in_the_reference_pose(seed, rate_hz, noise_g):
+    # A noisier part (or one read with its low-pass filter wide open) scatters every sample by
+    # about as much as the reference pose's stillness allows. Its noise is no movement: the
+    # reference is still the opening rest, not the first still second found later (a hold at
+    # the top, which turned every rest into a rep).
+    rng = np.random.default_rng(seed)
+    plan, holds, end_s = knee_to_chest_plan(reps=2, top_deg=float(rng.uniform(75, 130)))
+    t_s = np.arange(0, end_s, 1 / rate_hz)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(rng),
+                                    noise_g=noise_g, noise_dps=0.3, seed=seed, lever_m=0.25)
+    engine, events = run("knee_to_chest", t_s, accel_g, gyro_dps)
+    reference_s = next(e.t_s for e in events if e.kind == "reference_done")
+    assert reference_s < plan[0][0]
+    assert_reps_and_holds(engine, holds, within_s=0.5)
+
+
+@SLOW
 @given(seed=st.integers(0, 2**32 - 1), short_rep=st.integers(1, 3), short_hold_s=st.floats(2.0, 6.0))
 def test_a_hold_let_go_early_is_still_a_rep_and_is_timed(seed, short_rep, short_hold_s):
     # Someone in pain lets one hold go after a few seconds. Out and back, that rep took a fraction
