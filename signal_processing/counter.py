@@ -658,8 +658,10 @@ class RepCounter:
             return events
 
         if self.hold_active:
-            # Sway at the far end is not the end of the hold; a quarter of the way back is.
-            if back_deg >= max(self._hold_band_deg(self.peak), s.hold_end_fraction * self.peak):
+            # Sway at the far end is not the end of the hold; a quarter of the way back is, at
+            # a movement's pace: a knee sagging slowly as the arms tire is still held.
+            if (back_deg >= max(self._hold_band_deg(self.peak), s.hold_end_fraction * self.peak)
+                    and self.fast_since_s is not None):
                 events.append(self._end_hold(t_s))
         elif (self.exercise.times_holds and self.settled_s is not None
               and t_s - self.settled_s >= s.min_hold_s

@@ -83,6 +83,24 @@ def test_a_noisy_sensor_still_takes_its_reference_in_the_reference_pose(seed, ra
 
 
 @SLOW
+@given(seed=st.integers(0, 2**32 - 1), top_deg=st.floats(40.0, 70.0), sag_fraction=st.floats(0.2, 0.35))
+def test_a_hold_that_sags_slowly_as_the_arms_tire_is_timed_to_the_lowering(seed, top_deg, sag_fraction):
+    # Held 20 s, the knee drifts down by a fifth to a third of the way (arms tire): a quarter
+    # of the way back, slowly, is still the hold; the lowering, at a movement's pace, ends it.
+    rng = np.random.default_rng(seed)
+    plan, holds, t = [], [], 3.0
+    for _ in range(3):
+        plan += [(t, 2.5, top_deg), (t + 2.5, 20.0, top_deg * (1 - sag_fraction)), (t + 22.5, 2.5, 0.0)]
+        holds.append((t + 2.5, t + 22.5))
+        t += 2.5 + 20.0 + 2.5 + 3.0
+    t_s = np.arange(0, t + 2.0, 0.02)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(rng),
+                                    noise_g=0.003, noise_dps=0.05, seed=seed)
+    engine, _ = run("knee_to_chest", t_s, accel_g, gyro_dps)
+    assert_reps_and_holds(engine, holds, within_s=0.5)
+
+
+@SLOW
 @given(seed=st.integers(0, 2**32 - 1), short_rep=st.integers(1, 3), short_hold_s=st.floats(2.0, 6.0))
 def test_a_hold_let_go_early_is_still_a_rep_and_is_timed(seed, short_rep, short_hold_s):
     # Someone in pain lets one hold go after a few seconds. Out and back, that rep took a fraction
