@@ -15,15 +15,28 @@ from tests.synthetic import flexion_profile, random_mounting, thigh_trace
 SLOW = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def knee_to_chest_plan(reps=3, top_deg=95.0, hold_s=20.0, move_s=2.5, rest_s=3.0, first_s=3.0, rest_deg=0.0):
+def knee_to_chest_plan(reps=3, top_deg=95.0, hold_s=20.0, move_s=2.5, rest_s=3.0, first_s=3.0, rest_deg=0.0,
+                       sag_deg=0.0):
+    """``hold_s``: every hold's length, or a list of one per rep; ``sag_deg``: how far the knee
+    drifts down, steadily, over each hold."""
     plan, holds, t = [], [], first_s
-    for _ in range(reps):
+    for rep_hold_s in hold_s if isinstance(hold_s, list) else [hold_s] * reps:
         plan.append((t, move_s, top_deg))
-        holds.append((t + move_s, t + move_s + hold_s))
-        t += move_s + hold_s
+        if sag_deg:
+            plan.append((t + move_s, rep_hold_s, top_deg - sag_deg))
+        holds.append((t + move_s, t + move_s + rep_hold_s))
+        t += move_s + rep_hold_s
         plan.append((t, move_s, rest_deg))
         t += move_s + rest_s
     return plan, holds, t + 2.0
+
+
+def run_plan(exercise, plan, end_s, rng, rate_hz=50.0, noise_g=0.003, noise_dps=0.05, lever_m=0.0):
+    """Run ``exercise`` on a thigh moving by ``plan``, with the sensor strapped on at random."""
+    t_s = np.arange(0, end_s, 1 / rate_hz)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(rng), noise_g=noise_g,
+                                    noise_dps=noise_dps, seed=int(rng.integers(2**32)), lever_m=lever_m)
+    return run(exercise, t_s, accel_g, gyro_dps)
 
 
 def assert_reps_and_holds(engine, holds, within_s):
@@ -73,10 +86,8 @@ def test_a_noisy_sensor_still_takes_its_reference_in_the_reference_pose(seed, ra
     # the top, which turned every rest into a rep).
     rng = np.random.default_rng(seed)
     plan, holds, end_s = knee_to_chest_plan(reps=2, top_deg=float(rng.uniform(75, 130)))
-    t_s = np.arange(0, end_s, 1 / rate_hz)
-    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(rng),
-                                    noise_g=noise_g, noise_dps=0.3, seed=seed, lever_m=0.25)
-    engine, events = run("knee_to_chest", t_s, accel_g, gyro_dps)
+    engine, events = run_plan("knee_to_chest", plan, end_s, rng, rate_hz, noise_g=noise_g, noise_dps=0.3,
+                              lever_m=0.25)
     reference_s = next(e.t_s for e in events if e.kind == "reference_done")
     assert reference_s < plan[0][0]
     assert_reps_and_holds(engine, holds, within_s=0.5)
@@ -87,16 +98,8 @@ def test_a_noisy_sensor_still_takes_its_reference_in_the_reference_pose(seed, ra
 def test_a_hold_that_sags_slowly_as_the_arms_tire_is_timed_to_the_lowering(seed, top_deg, sag_fraction):
     # Held 20 s, the knee drifts down by a fifth to a third of the way (arms tire): a quarter
     # of the way back, slowly, is still the hold; the lowering, at a movement's pace, ends it.
-    rng = np.random.default_rng(seed)
-    plan, holds, t = [], [], 3.0
-    for _ in range(3):
-        plan += [(t, 2.5, top_deg), (t + 2.5, 20.0, top_deg * (1 - sag_fraction)), (t + 22.5, 2.5, 0.0)]
-        holds.append((t + 2.5, t + 22.5))
-        t += 2.5 + 20.0 + 2.5 + 3.0
-    t_s = np.arange(0, t + 2.0, 0.02)
-    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(rng),
-                                    noise_g=0.003, noise_dps=0.05, seed=seed)
-    engine, _ = run("knee_to_chest", t_s, accel_g, gyro_dps)
+    plan, holds, end_s = knee_to_chest_plan(top_deg=top_deg, sag_deg=sag_fraction * top_deg)
+    engine, _ = run_plan("knee_to_chest", plan, end_s, np.random.default_rng(seed))
     assert_reps_and_holds(engine, holds, within_s=0.5)
 
 
@@ -107,17 +110,9 @@ def test_a_hold_let_go_early_is_still_a_rep_and_is_timed(seed, short_rep, short_
     # of the others' time, and the pace rule that keeps quick shifts on the bed from counting
     # dropped it, though its hold was on the screen.
     rng = np.random.default_rng(seed)
-    top_deg = float(rng.uniform(75, 130))
-    plan, holds, t = [], [], 3.0
-    for rep in range(4):
-        hold_s = short_hold_s if rep == short_rep else 20.0
-        plan += [(t, 2.5, top_deg), (t + 2.5 + hold_s, 2.5, 0.0)]
-        holds.append((t + 2.5, t + 2.5 + hold_s))
-        t += 2.5 + hold_s + 2.5 + 3.0
-    t_s = np.arange(0, t + 2.0, 0.02)
-    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(rng),
-                                    noise_g=0.003, noise_dps=0.05, seed=seed)
-    engine, _ = run("knee_to_chest", t_s, accel_g, gyro_dps)
+    holds_s = [short_hold_s if rep == short_rep else 20.0 for rep in range(4)]
+    plan, holds, end_s = knee_to_chest_plan(top_deg=float(rng.uniform(75, 130)), hold_s=holds_s)
+    engine, _ = run_plan("knee_to_chest", plan, end_s, rng)
     assert_reps_and_holds(engine, holds, within_s=0.5)
 
 
