@@ -253,7 +253,7 @@ class Engine:
             self._reference_progress = min(0.99, still_for / s.reference_still_s) if quiet_now <= 1.0 else 0.0
         return None
 
-    def _quiet(self, sums: "_RunningSums", i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    def _quiet(self, sums: _RunningSums, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """How far from still each window of samples [i, j) is: 1 at the thresholds.
 
         The thresholds are for the pose's own movement. A sensor's white noise (and a tremor
@@ -266,7 +266,7 @@ class Engine:
         return np.maximum(excess[:, :3].max(axis=1) / s.reference_accel_sd_g,
                           excess[:, 3:].max(axis=1) / s.reference_gyro_sd_dps)
 
-    def _still_opening(self, t, sums: "_RunningSums") -> int | None:
+    def _still_opening(self, t, sums: _RunningSums) -> int | None:
         """End of the still stretch the stream opened with, if it lasted at least
         ``reference_opening_s`` and then the thigh moved; None otherwise.
 
