@@ -166,6 +166,11 @@ def judged(draw: Draw, cond: Condition) -> tuple[bool, str]:
     return right, line
 
 
+def misses_under(cond: Condition, sets: list[Draw]) -> list[str]:
+    """What the counter got, for each of ``sets`` it gets wrong under ``cond``."""
+    return [line for ok, line in (judged(draw, cond) for draw in sets) if not ok]
+
+
 def draws(seed: int, per: int) -> list[Draw]:
     rng = np.random.default_rng(seed)
     out = []
@@ -194,12 +199,8 @@ def main() -> int:
     for cond in CONDITIONS:
         if args.condition and cond.name not in args.condition:
             continue
-        right, misses = 0, []
-        for draw in sets:
-            ok, line = judged(draw, cond)
-            right += ok
-            if not ok:
-                misses.append(line)
+        misses = misses_under(cond, sets)
+        right = len(sets) - len(misses)
         total_right, total = total_right + right, total + len(sets)
         print(f"{cond.name:<12} {right:>3}/{len(sets)}  {cond.about}")
         for line in misses:
