@@ -9,17 +9,11 @@ hardware can differ. The benchmark runs them in full; here one set of each kind 
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import pytest
 
-from tests.labelled import ROOT
+from tests.benchmark_scripts import benchmark_script
 
-_spec = importlib.util.spec_from_file_location("counter_stress", ROOT / "benchmarks" / "counter_stress.py")
-counter_stress = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = counter_stress   # its dataclasses look their module up by name
-_spec.loader.exec_module(counter_stress)
+counter_stress = benchmark_script("counter_stress")
 
 #: The conditions every set of which counts right; the benchmark's others are known to be short
 #: (docs/counter.md, "A second generator").

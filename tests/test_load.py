@@ -8,17 +8,12 @@ thirty seconds of waiting. Since that fix this passes at 20x on a loaded 2-core 
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("load_live", ROOT / "benchmarks" / "load_live.py")
-load_live = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("load_live", load_live)  # its dataclasses look their module up by name
-_spec.loader.exec_module(load_live)
+from tests.benchmark_scripts import benchmark_script
+from tests.labelled import ROOT
+
+load_live = benchmark_script("load_live")
 
 CLIENTS = 30
 #: How long after the set a tablet that stopped reading may keep its stream: its buffers (32 KiB
