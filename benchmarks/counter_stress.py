@@ -28,7 +28,7 @@ from signal_processing import Engine, get_exercise  # noqa: E402
 from tests.synthetic import flexion_profile, random_mounting, thigh_trace  # noqa: E402
 
 EXERCISES = ("heel_slide", "pelvic_tilt", "knee_to_chest", "hip_flexor")
-HELD = ("knee_to_chest", "hip_flexor")
+HELD = tuple(ex for ex in EXERCISES if get_exercise(ex).times_holds)   # timed holds at the far end
 KINDS = ("continuous", "short_rests", "uneven")
 PROFILES = ("minimum_jerk", "raised_cosine")
 

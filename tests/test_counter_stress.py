@@ -17,7 +17,8 @@ counter_stress = benchmark_script("counter_stress")
 
 #: The conditions every set of which counts right; the benchmark's others are known to be short
 #: (docs/counter.md, "A second generator").
-HELD_TO = ("plain", "let_go", "sag", "noisy_fast", "noisy_slow", "lost", "offsets", "coarse", "near_knee")
+HELD_TO = ("plain", "let_go", "sag", "noisy_fast", "noisy_slow", "lost", "jitter", "offsets", "coarse", "hinge",
+           "near_knee", "slow")
 
 
 @pytest.mark.parametrize("name", HELD_TO)
