@@ -82,6 +82,8 @@ class CounterSettings:
     #: ...and once the person has done a few, so is anything under this fraction of their pace
     #: (but for a rep held at its far end: see `_step_high`).
     typical_duration_fraction: float = 0.45
+    #: The pace rule spares a rep further out than this: a shift lifts the thigh a few degrees.
+    shift_max_deg: float = 10.0
     #: Window over which the thigh must stay within the still band to count as still.
     still_window_s: float = 0.6
     #: The still band: this fraction of the rep threshold, but never below `still_floor_deg`.
@@ -646,9 +648,11 @@ class RepCounter:
             back_s = t_s if fell else self._still_since_s
             duration_s = back_s - self.delay_s - self.out_start_s
             # A rep held at its far end is no knock or shift on the bed, however short the hold:
-            # one let go early (in pain, say) takes a fraction of the person's usual time.
+            # one let go early (in pain, say) takes a fraction of the person's usual time. Nor
+            # is one too big for a shift: a heel slide done without the pause the last few had.
             held = bool(self.holds) and self.holds[-1].start_s >= self.out_start_s
-            if duration_s >= (s.min_rep_s if held else self._min_rep_s()):
+            no_shift = held or self.peak > s.shift_max_deg
+            if duration_s >= (s.min_rep_s if no_shift else self._min_rep_s()):
                 events.append(self._count_rep(self.peak, duration_s, back_s - self.delay_s))
                 self._last_peak_deg = self.valley_deg + d * self.peak
                 self._last_rise_deg = self.peak

@@ -739,6 +739,21 @@ def test_a_knock_is_not_a_rep():
     assert abs(engine.state.angle_deg) < 1.0
 
 
+@SLOW
+@given(seed=st.integers(0, 2**32 - 1), top_deg=st.floats(20.0, 65.0), move_s=st.floats(0.6, 1.0),
+       paused_reps=st.integers(3, 6), pause_s=st.floats(2.5, 3.5))
+def test_heel_slides_paused_at_the_top_and_then_not_all_count(seed, top_deg, move_s, paused_reps, pause_s):
+    # Someone pauses at the top of the first few slides, then stops pausing. A quick slide then
+    # takes under half their usual time, the pace of a shift on the bed; but a shift lifts the
+    # thigh a few degrees, not a heel slide's 20 or more.
+    plan, t = [], 3.0
+    for rep in range(10):
+        plan += [(t, move_s, top_deg), (t + move_s + (pause_s if rep < paused_reps else 0.0), move_s, 0.0)]
+        t = plan[-1][0] + move_s + 1.0
+    engine, _ = run_plan("heel_slide", plan, t + 2.0, np.random.default_rng(seed), lever_m=0.2)
+    assert engine.state.reps == 10
+
+
 def test_a_movement_abandoned_short_of_the_range_is_not_a_rep():
     plan = [(3.0, 2.0, 50.0), (6.0, 2.0, 0.0), (10.0, 1.0, 12.0), (11.5, 1.0, 0.0), (14.0, 2.0, 50.0),
             (17.0, 2.0, 0.0)]
