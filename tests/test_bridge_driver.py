@@ -280,6 +280,33 @@ def test_gyro_bias_is_measured_at_rest_and_remembered_per_sensor(tmp_path):
         assert stream.status.calibration == "none" and stream.status.gyro_bias_dps == (0, 0, 0)
 
 
+def test_a_bias_that_cannot_be_kept_is_still_used_and_the_stream_goes_on(tmp_path, caplog):
+    # A full or read-only card: the service must not die (and restart, and die) over a memory
+    # it only needs next time.
+    bias = (1.5, -0.8, 0.4)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    clock = SimulatedClock()
+    bus = emulated_bus_from_recording(synthetic_trace(10, rest_s=3), clock=clock, gyro_bias_dps=bias)
+    with open_stream(bus, clock=clock, calibration_dir=blocked / "calibration") as stream:
+        t_s, _, gyro_dps, lost, _ = collect(stream, clock, 3.0)
+        assert stream.status.calibration == "measured" and stream.status.state == "reading"
+    assert t_s[-1] > 2.5 and lost == 0
+    assert np.abs(gyro_dps[t_s < 2.5].mean(axis=0)).max() < 0.05
+    assert "could not keep the gyro bias" in caplog.text
+
+
+@pytest.mark.parametrize("damage", ['{"gyro_bias_dps": [NaN, 0, 0]}', '{"gyro_bias_dps": [1, 2]}', "{", "\xff"])
+def test_a_damaged_bias_file_is_as_good_as_none(tmp_path, damage):
+    (tmp_path / "gyro-bias-mpu6050-busemulated-0x68.json").write_text(damage, encoding="latin-1")
+    clock = SimulatedClock()
+    bus = emulated_bus_from_recording(synthetic_trace(10, rest_s=0.0), clock=clock, gyro_bias_dps=(1.5, 0, 0))
+    with open_stream(bus, clock=clock, calibration_dir=tmp_path) as stream:
+        _, _, gyro_dps, _, _ = collect(stream, clock, 2.0)
+        assert stream.status.calibration == "none" and stream.status.gyro_bias_dps == (0, 0, 0)
+    assert np.isfinite(gyro_dps).all()
+
+
 def _stream_and_chip(chip):
     trace = marker_trace(10, CHIP_RATE_HZ[chip], PER_LSB[chip])
     clock = SimulatedClock()
