@@ -23,6 +23,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,7 +119,8 @@ def count_lost_samples(t_s: np.ndarray, rate_hz: float | None) -> int:
     if rate_hz is None or len(t_s) < 2:
         return 0
     periods = np.rint(np.diff(t_s) * rate_hz)
-    return int(np.sum(periods[periods >= 2] - 1))
+    lost = float(np.sum(periods[periods >= 2] - 1))
+    return int(lost) if math.isfinite(lost) else sys.maxsize   # a clock that leapt ~1e308 s
 
 
 # --------------------------------------------------------------------------- reading

@@ -78,16 +78,13 @@ def exercise_named_by(recording: Recording) -> str | None:
 
 
 def chunk_bounds(t_s: np.ndarray, chunk_s: float) -> Iterator[tuple[int, int]]:
-    """Index ranges holding about ``chunk_s`` seconds of samples each, cut on the recording's clock."""
-    if len(t_s) == 0:
-        return
-    n_chunks = int((t_s[-1] - t_s[0]) // chunk_s) + 1
-    edges = np.searchsorted(t_s, t_s[0] + chunk_s * np.arange(1, n_chunks), side="left")
-    starts = np.concatenate(([0], edges))
-    ends = np.concatenate((edges, [len(t_s)]))
-    for start, end in zip(starts.tolist(), ends.tolist()):
-        if end > start:
-            yield start, end
+    """Index ranges holding about ``chunk_s`` seconds of samples each, cut on the recording's
+    clock. Each chunk starts at a sample, so a gap of days in the clock costs nothing."""
+    start, n = 0, len(t_s)
+    while start < n:
+        end = max(start + 1, int(np.searchsorted(t_s, t_s[start] + chunk_s, side="left")))
+        yield start, end
+        start = end
 
 
 def replay_recording(recording: Recording, exercise_id: str, chunk_s: float = 1.0) -> ReplayResult:

@@ -182,9 +182,25 @@ def test_replay_reports_the_recording_and_auto_as_unknown(tmp_path):
 
 
 @settings(max_examples=50, deadline=None)
-@given(steps_s=st.lists(st.floats(1e-3, 3.0), min_size=0, max_size=200), chunk_s=st.floats(0.05, 5.0))
+@given(steps_s=st.lists(st.floats(1e-3, 3.0) | st.floats(3.0, 1e12), min_size=0, max_size=200),
+       chunk_s=st.floats(0.05, 5.0))
 def test_chunks_cover_every_sample_once_in_order_and_span_less_than_chunk_s(steps_s, chunk_s):
     t_s = np.concatenate(([0.0], np.cumsum(steps_s))) if steps_s else np.zeros(0)
     bounds = list(chunk_bounds(t_s, chunk_s))
     assert [i for start, end in bounds for i in range(start, end)] == list(range(len(t_s)))
     assert all(t_s[end - 1] - t_s[start] < chunk_s for start, end in bounds)
+
+
+def test_a_recording_whose_clock_leaps_decades_is_replayed_with_the_gap_as_lost_samples(tmp_path):
+    # A gap is lost samples, never a reason to fail; chunking by the clock's span once asked
+    # for a 12 GiB array here.
+    name = _good_file(tmp_path, "leap.csv", seconds=2.0)
+    with RecordingWriter(tmp_path / "leap2.csv", {"rate_hz": 100.0}) as writer:
+        for t0_s in (0.0, 1.7e9):
+            t_s = t0_s + np.arange(200) / 100.0
+            writer.write(t_s, np.tile([0.0, 0.0, 1.0], (200, 1)), np.zeros((200, 3)))
+    result = _backrep("replay", "--json", name, "leap2.csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    leap = json.loads(result.stdout.splitlines()[1])
+    assert (leap["reps"], leap["samples"]) == (0, 400)
+    assert leap["lost_samples"] == round((1.7e9 - 1.99) * 100) - 1
