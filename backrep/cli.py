@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                         default="mpu6050", help="with --emulate: which chip to emulate")
     record.add_argument("--second", metavar="OUT2.csv", default=None,
                         help="also record the other thigh's sensor (the chip's other address) to OUT2")
+    record.add_argument("--force", action="store_true", help="replace OUT.csv (and OUT2.csv) if already there")
 
     sub.add_parser("doctor", help="find I2C buses and sensors, and say what to fix")
 

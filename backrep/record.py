@@ -8,6 +8,7 @@ way the same driver and stream run. Lost samples are gaps in ``t_s``; the state 
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -64,10 +65,12 @@ def _metadata(status: Any, side: str | None, started_at: _dt.datetime, extra: di
 def record_many(outs: list[str | Path], *, streams: list[Any], sides: list[str | None],
                 seconds: float | None, t_origin_s: float, stop_at_s: float | None = None,
                 last_t_s: float | None = None, extra_metadata: dict | None = None,
-                log: TextIO = sys.stderr, now: Callable[[], _dt.datetime] | None = None) -> list[dict]:
+                log: TextIO = sys.stderr, now: Callable[[], _dt.datetime] | None = None,
+                replace: bool = True) -> list[dict]:
     """Write each stream to its own file (two thighs: one per leg, ``side`` in each header),
     read in step, until ``seconds`` of sensor time, ``stop_at_s`` on the streams' clock, or
-    Ctrl-C; samples after ``last_t_s`` (the end of an emulated trace) are not written.
+    Ctrl-C; samples after ``last_t_s`` (the end of an emulated trace) are not written. Without
+    ``replace`` a file already there is refused, not overwritten.
     Returns a summary per stream (samples, lost samples, final state, gyro bias)."""
     from firmware_bridge import StreamGroup
 
@@ -89,7 +92,8 @@ def record_many(outs: list[str | Path], *, streams: list[Any], sides: list[str |
     group = StreamGroup(streams)
     try:
         with ExitStack() as files:
-            writers = [files.enter_context(RecordingWriter(out, _metadata(st.status, side, started_at, extra_metadata)))
+            writers = [files.enter_context(_writer(out, _metadata(st.status, side, started_at, extra_metadata),
+                                                   replace))
                        for out, st, side in zip(outs, streams, sides)]
             while not all(done):
                 if stop_at_s is not None and clock.monotonic() >= stop_at_s:
@@ -119,6 +123,15 @@ def record_many(outs: list[str | Path], *, streams: list[Any], sides: list[str |
             for n, m, st in zip(samples, lost, streams)]
 
 
+def _writer(out: Path, metadata: dict, replace: bool) -> RecordingWriter:
+    try:
+        return RecordingWriter(out, metadata, replace=replace)
+    except FileExistsError:
+        raise UsageError(f"{out} already exists; give another name, or --force to replace it") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
 def record(out: str | Path, *, stream: Any, seconds: float | None, side: str | None, **options: Any) -> dict:
     """One sensor to one file; see ``record_many``."""
     return record_many([out], streams=[stream], sides=[side], seconds=seconds, **options)[0]
@@ -129,12 +142,19 @@ def _other_address(chip_address: int) -> int:
     return {0x68: 0x69, 0x69: 0x68, 0x6A: 0x6B, 0x6B: 0x6A}.get(chip_address, chip_address ^ 1)
 
 
-def _checked_out(path: str) -> Path:
+def _checked_out(path: str, replace: bool) -> Path:
+    """``path`` as the file to record to, refused before any sensor is opened if it cannot be."""
     out = Path(path)
     if out.exists() and out.is_dir():
         raise UsageError(f"{out} is a directory; give a file name such as {out / 'session.csv'}")
     if not out.parent.exists():
         raise UsageError(f"{out.parent} does not exist")
+    if not out.parent.is_dir():
+        raise UsageError(f"cannot write {out}: {out.parent} is not a folder")
+    if out.exists() and not replace:
+        raise UsageError(f"{out} already exists; give another name, or --force to replace it")
+    if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise UsageError(f"cannot write {out}: permission denied")
     return out
 
 
@@ -142,7 +162,7 @@ def run(args) -> int:
     from firmware_bridge import (BridgeError, SimulatedClock, StreamSettings, emulated_bus_from_recording,
                                  emulated_chip, open_bus, open_stream)
 
-    outs = [_checked_out(args.out)] + ([_checked_out(args.second)] if args.second else [])
+    outs = [_checked_out(args.out, args.force)] + ([_checked_out(args.second, args.force)] if args.second else [])
     if len(outs) == 2 and outs[0].resolve() == outs[1].resolve():
         raise UsageError("--second must name a different file from OUT.csv")
     if args.chip != "mpu6050" and not args.emulate:
@@ -198,7 +218,7 @@ def run(args) -> int:
                                                                else " (Ctrl-C stops)"), file=sys.stderr)
         summaries = record_many(outs, streams=streams, sides=sides, seconds=args.seconds,
                                 t_origin_s=t_origin_s, stop_at_s=stop_at_s, last_t_s=last_t_s,
-                                extra_metadata=extra)
+                                extra_metadata=extra, replace=args.force)
     for out, summary in zip(outs, summaries):
         bias = ", ".join(f"{v:+.3f}" for v in summary["gyro_bias_dps"])
         print(f"backrep: {out}: {summary['samples']} samples, {summary['lost_samples']} lost; gyro bias "

@@ -476,7 +476,9 @@ class RecordingWriter:
     simulator) passes ``sync_every_s=float("inf")`` to sync once, on close.
     """
 
-    def __init__(self, path: str | os.PathLike, metadata: dict | None = None, sync_every_s: float = 1.0) -> None:
+    def __init__(self, path: str | os.PathLike, metadata: dict | None = None, sync_every_s: float = 1.0,
+                 replace: bool = True) -> None:
+        """``replace=False`` refuses (``FileExistsError``) a path that is already a file."""
         self.path = os.fspath(path)
         self.sync_every_s = sync_every_s
         head = [SIGNATURE]
@@ -492,7 +494,7 @@ class RecordingWriter:
                 raise ValueError(f"metadata value for {key!r} must be one line without NUL characters")
             head.append(f"# {key}: {value.strip()}")
         head.append(HEADER)
-        self._file = open(self.path, "wb", buffering=0)
+        self._file = open(self.path, "wb" if replace else "xb", buffering=0)
         self._pending: list[bytes] = []
         self._last_t_s: float | None = None
         self._synced_t_s: float | None = None

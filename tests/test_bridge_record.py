@@ -103,6 +103,29 @@ def test_record_refuses_bad_input_in_one_line(tmp_path):
     assert into_dir.returncode == 2 and "directory" in into_dir.stderr
 
 
+def test_record_keeps_a_recording_already_there_unless_told_to_replace_it(tmp_path):
+    trace = RECORDINGS / "heel_slide-01-typical.csv"
+    kept = tmp_path / "monday.csv"
+    kept.write_bytes(b"monday's session")
+    again = backrep("record", kept, "--emulate", trace, "--speed", "5000")
+    assert again.returncode == 2 and len(again.stderr.strip().splitlines()) == 1
+    assert "already exists" in again.stderr and "--force" in again.stderr
+    assert kept.read_bytes() == b"monday's session"
+    second = backrep("record", tmp_path / "new.csv", "--second", kept, "--emulate", trace, "--speed", "5000")
+    assert second.returncode == 2 and "already exists" in second.stderr
+    assert kept.read_bytes() == b"monday's session" and not (tmp_path / "new.csv").exists()
+    replaced = backrep("record", kept, "--emulate", trace, "--speed", "5000", "--force")
+    assert replaced.returncode == 0, replaced.stderr
+    assert read_recording(kept).samples > 1000
+
+
+def test_record_refuses_a_place_it_cannot_write_in_one_line(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    result = backrep("record", tmp_path / "a-file" / "o.csv", "--emulate", RECORDINGS / "heel_slide-01-typical.csv")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "cannot write" in result.stderr and "a-file" in result.stderr
+
+
 TYPICAL = sorted(RECORDINGS.glob("*-01-typical.csv"))
 FAST = sorted(RECORDINGS.glob("hip_flexor-*-1khz.csv"))    # one at 1 kHz: they are long to replay
 
