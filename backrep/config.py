@@ -1,7 +1,8 @@
 """Configuration: every default lives here, in code; a small TOML file holds only what differs.
 
 As OctoPrint does it: the schema below is the documentation, a user's file names just the keys
-they change, and an unknown key or a wrong type is refused with one line naming the file.
+they change, and an unknown key, a wrong type or a value out of its range is refused with one
+line naming the file.
 
 Example ``config.toml``::
 
@@ -14,6 +15,7 @@ Example ``config.toml``::
 """
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -27,21 +29,21 @@ class ServerConfig:
     #: The address to listen on: 0.0.0.0 (every interface) so the tablet on the home Wi-Fi can
     #: reach it; 127.0.0.1 keeps it to this machine.
     host: str = "0.0.0.0"
-    port: int = 8080
+    port: int = field(default=8080, metadata={"range": (0, 65535)})   # 0: any free port
     #: Pages, live counts and history need a paired token too (by default they are readable on
     #: the LAN; starting or stopping a set and exporting always need one).
     require_token_for_reading: bool = False
     #: Live streams (tablets, browser tabs) served at once; one more gets 503 and retries.
-    max_streams: int = 6
+    max_streams: int = field(default=6, metadata={"range": (1, None)})
     #: Worker threads beyond the streams, for page loads and API calls while streams are open.
-    spare_threads: int = 4
-    heartbeat_s: float = 5.0
+    spare_threads: int = field(default=4, metadata={"range": (1, None)})
+    heartbeat_s: float = field(default=5.0, metadata={"range": (0.1, 3600.0)})
     #: Recent SSE messages kept for clients that reconnect with Last-Event-ID.
-    replay_ring: int = 256
+    replay_ring: int = field(default=256, metadata={"range": (1, None)})
     #: Messages a client may fall behind before it is dropped.
-    client_queue: int = 64
+    client_queue: int = field(default=64, metadata={"range": (1, None)})
     #: How often the live state is pushed while nothing countable happens.
-    state_interval_s: float = 0.1
+    state_interval_s: float = field(default=0.1, metadata={"range": (0.01, 60.0)})
 
     @property
     def threads(self) -> int:
@@ -50,17 +52,17 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class SensorConfig:
-    bus: int = 1
+    bus: int = field(default=1, metadata={"range": (0, None)})
     #: I2C address; None lets the bridge probe the usual ones.
-    address: int | None = None
-    rate_hz: float = 100.0
+    address: int | None = field(default=None, metadata={"range": (0x03, 0x77)})
+    rate_hz: float = field(default=100.0, metadata={"range": (4.0, 1000.0)})
 
 
 @dataclass(frozen=True)
 class DemoConfig:
-    speed: float = 1.0
+    speed: float = field(default=1.0, metadata={"range": (0.01, 1000.0)})
     #: Seconds between demo sets, so the set summary can be read.
-    pause_s: float = 8.0
+    pause_s: float = field(default=8.0, metadata={"range": (0.0, 3600.0)})
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,13 @@ def default_config_path(environ: dict[str, str] | None = None) -> Path:
     return Path(base).expanduser() / "backrep" / "config.toml"
 
 
+def _within(value, low, high) -> bool:
+    """Whether a setting's ``value`` lies in its range (NaN lies in none)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return True
+    return math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high)
+
+
 def _merge(obj, table: dict, path: str, where: str):
     known = {f.name: f for f in fields(obj)}
     changes = {}
@@ -115,6 +124,10 @@ def _merge(obj, table: dict, path: str, where: str):
                 t in kind and isinstance(value, expected[t]) and not isinstance(value, bool) for t in expected)
         if not ok:
             raise InputFileError(where, f"{name} must be {kind}, not {value!r}")
+        low, high = known[key].metadata.get("range", (None, None))
+        if not _within(value, low, high):
+            span = f"at least {low}" if high is None else f"from {low} to {high}"
+            raise InputFileError(where, f"{name} must be {span}, not {value!r}")
         changes[key] = value
     return replace(obj, **changes)
 

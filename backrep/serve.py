@@ -189,10 +189,10 @@ def run(args) -> int:
                                         # within seconds and drops it (web.api also keeps the
                                         # kernel's buffer of each live stream small)
                                         outbuf_high_watermark=STREAM_BUFFER_BYTES)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:   # ValueError: a host that is no address
         source.close()
         raise UsageError(f"cannot listen on {server_config.host}:{server_config.port}: "
-                         f"{exc.strerror or exc}") from None
+                         f"{getattr(exc, 'strerror', None) or exc}") from None
 
     stop = threading.Event()
 

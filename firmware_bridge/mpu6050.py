@@ -79,8 +79,8 @@ MODELS: dict[int, Model] = {
 
 def sample_rate_divider(rate_hz: float) -> tuple[int, float]:
     """SMPLRT_DIV for a rate, and the rate the chip will really run at (1 kHz / (1 + div))."""
-    if not 0 < rate_hz <= INTERNAL_RATE_HZ:
-        raise ConfigurationError(f"MPU-6050 sample rate must be in (3.9, 1000] Hz, not {rate_hz:g}")
+    if not INTERNAL_RATE_HZ / 256 <= rate_hz <= INTERNAL_RATE_HZ:
+        raise ConfigurationError(f"MPU-6050 sample rate must be from 3.9 to 1000 Hz, not {rate_hz:g}")
     divider = min(255, max(0, round(INTERNAL_RATE_HZ / rate_hz) - 1))
     return divider, INTERNAL_RATE_HZ / (1 + divider)
 

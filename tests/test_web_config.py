@@ -30,6 +30,12 @@ def test_a_file_changes_only_what_it_names(tmp_path):
     ("server = 3\n", "server must be a table"),
     ("log_level = 'LOUD'\n", "log_level must be"),
     ("[server\n", "not valid TOML"),
+    ("[server]\nport = 99999\n", "server.port must be from 0 to 65535"),
+    ("[server]\nmax_streams = -3\n", "server.max_streams must be at least 1"),
+    ("[server]\nheartbeat_s = nan\n", "server.heartbeat_s must be from"),
+    ("[demo]\nspeed = 0\n", "demo.speed must be from"),
+    ("[sensor]\nrate_hz = inf\n", "sensor.rate_hz must be from"),
+    ("[sensor]\naddress = 0x1ff\n", "sensor.address must be from"),
 ])
 def test_bad_files_are_refused_naming_the_file(tmp_path, text, words):
     path = tmp_path / "config.toml"

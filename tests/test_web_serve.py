@@ -169,12 +169,15 @@ def test_sigterm_with_a_set_open_closes_it_and_exits_promptly(tmp_path):
     (["--config", "{cfg}"], "server.port must be int"),
     (["--port", "99999"], "port out of range"),
     (["--speed", "3"], "--speed only goes with --replay or --demo"),
+    (["--demo", "--config", "{host}"], "cannot listen on 999.1.1.1:"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, words):
     rec = make_recording(tmp_path / "r.csv", reps=1, hold_s=0)
     cfg = tmp_path / "config.toml"
     cfg.write_text('[server]\nport = "eighty"\n')
-    argv = ["serve", "--data-dir", str(tmp_path / "d")] + [a.format(rec=rec, cfg=cfg) for a in args]
+    host = tmp_path / "host.toml"
+    host.write_text('[server]\nhost = "999.1.1.1"\nport = 0\n')
+    argv = ["serve", "--data-dir", str(tmp_path / "d")] + [a.format(rec=rec, cfg=cfg, host=host) for a in args]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1 and err.startswith("backrep: error: ")
