@@ -9,6 +9,7 @@ while it was away, as long as it comes back within the ring's span.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import queue
 import threading
@@ -17,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from web.sse import format_json_event
+from web.sse import format_json_event, format_sse
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,16 @@ class LiveHub:
             if event == "state":
                 self._state = payload
         return event_id
+
+    def repeat_state(self, state: dict) -> None:
+        """Offer an unchanged ``state`` again, with no id and not into the ring: the steady push
+        is how a tablet that stopped reading is found out (its queue fills), but ten repeats a
+        second in the ring pushed a reconnecting tablet's missed reps out of it in 25 s."""
+        with self._lock:
+            message = format_sse(json.dumps(state, separators=(",", ":")), event="state")
+            for listener in list(self._listeners):
+                self._offer(listener, message)
+            self._state = state
 
     def set_state(self, state: dict) -> int:
         """Replace the latest state and push it as a ``state`` event."""

@@ -263,6 +263,7 @@ class Service:
         self._last_set: dict | None = None
         self._last_state_mono = 0.0
         self._last_sensor_state = None
+        self._last_state: dict | None = None   # as last published, but for `mono_s`
         self._batch_mono_s: float | None = None
         #: Whether the history is being saved; the count carries on either way.
         self._history = {"saving": True, "error": None}
@@ -471,7 +472,13 @@ class Service:
             return
         self._last_sensor_state = sensor.get("state")
         self._last_state_mono = now
-        self.hub.set_state(self.snapshot(sensor))
+        state = self.snapshot(sensor)
+        comparable = {k: v for k, v in state.items() if k != "mono_s"}
+        if comparable == self._last_state and not force:
+            self.hub.repeat_state(state)
+            return
+        self._last_state = comparable
+        self.hub.set_state(state)
 
     def _publish_passing_states(self) -> None:
         """Publish the sensor states the source went through during the read and has left

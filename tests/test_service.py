@@ -189,6 +189,26 @@ def test_scripted_set_is_counted_stored_and_published(store):
     assert source.closed
 
 
+def test_an_idle_service_keeps_its_reconnect_ring_for_what_changed(store):
+    # A tablet away for a while reconnects with Last-Event-ID and is sent what it missed from the
+    # ring: an unchanged state repeated ten times a second once pushed a set out of it in 25 s.
+    hub = LiveHub(ring_size=16)
+    source = ListSource([SetCue("knee_to_chest", "left"), batch(0, 120), SetCue(None)])
+    service = make_service(source, store, hub, state_interval_s=0.005)
+    listener = hub.subscribe()
+    service.start()
+    try:
+        wait_for(lambda: hub.state().get("last_set"))
+        last_id = hub.last_event_id
+        wait_for(lambda: listener.queue.qsize() > 40)       # the idle state, still pushed
+    finally:
+        service.stop()
+    assert hub.last_event_id <= last_id + 1                 # + the state as the loop stopped
+    back = hub.subscribe(last_event_id=0)
+    missed = [back.queue.get() for _ in range(back.queue.qsize())]
+    assert any(m.startswith("event: set_ended") for m in missed)
+
+
 def test_each_rep_is_in_the_store_before_it_is_announced(store):
     """A client that hears of rep n can already read rep n from the history."""
     hub = LiveHub()

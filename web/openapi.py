@@ -63,8 +63,9 @@ OPENAPI: dict = {
                 "schema": {"$ref": "#/components/schemas/State"}}}}}}},
         "/api/events": {"get": {
             "summary": "Server-Sent Events: `state` whenever it changes, `engine` (rep_counted, hold_ended, ...), "
-                       "`set_started`, `set_ended`. Every event has an `id:`; send `Last-Event-ID` to get "
-                       "what you missed from a short ring. A comment heartbeat every few seconds.",
+                       "`set_started`, `set_ended`. Every change has an `id:`; send `Last-Event-ID` to get "
+                       "what you missed from a short ring. An unchanged `state` is repeated without an id "
+                       "(not kept in the ring). A comment heartbeat every few seconds.",
             "parameters": [{"name": "Last-Event-ID", "in": "header", "schema": {"type": "integer"}}],
             "responses": {"200": {"description": "An endless event stream.",
                                   "content": {"text/event-stream": {"schema": {"type": "string"}}}},
