@@ -39,8 +39,8 @@ def test_every_client_sees_every_event_and_every_rep_in_order_beside_a_client_th
         # the set's last state: the engine took every sample of the recording, none dropped
         assert client["last_samples"] == result["recording_samples"]
         assert client["last_reps"] == result["label_reps"]
-    # the client that stopped reading is still open: it held nobody back
-    assert result["slow"] == 1 and result["health"]["streams"] >= CLIENTS
+    # the client that stopped reading held nobody back: every reader's stream was served
+    assert result["health"]["streams"] >= CLIENTS
 
 
 def test_the_state_poller_always_gets_an_answer_and_the_final_count_is_the_label(result):
