@@ -67,9 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     record = sub.add_parser("record", help="record the thigh sensor to a CSV file")
     record.add_argument("out", metavar="OUT.csv")
     record.add_argument("--seconds", type=_positive_float, default=None)
-    record.add_argument("--bus", type=int, default=1)
+    record.add_argument("--bus", type=int, default=None, help="the I2C bus, /dev/i2c-N (default 1)")
     record.add_argument("--address", type=_address, default=None)
-    record.add_argument("--rate-hz", type=_positive_float, default=100.0)
+    record.add_argument("--rate-hz", type=_positive_float, default=None, help="default 100")
     record.add_argument("--side", choices=["left", "right"], default=None)
     record.add_argument("--emulate", metavar="TRACE.csv", default=None,
                         help="run the real driver against an emulated chip fed with TRACE")

@@ -167,6 +167,10 @@ def run(args) -> int:
         raise UsageError("--second must name a different file from OUT.csv")
     if args.chip != "mpu6050" and not args.emulate:
         raise UsageError("--chip chooses the emulated chip; it needs --emulate (a real chip is identified)")
+    if args.emulate and (args.bus is not None or args.rate_hz is not None):
+        raise UsageError("--bus and --rate-hz choose the real sensor; --emulate plays the trace at its own rate")
+    bus_number = 1 if args.bus is None else args.bus
+    rate_hz = 100.0 if args.rate_hz is None else args.rate_hz
     sides: list[str | None] = [args.side]
     if args.second:
         first = args.side or "right"
@@ -197,12 +201,12 @@ def run(args) -> int:
             last_t_s = float(trace.t_s[-1]) + 0.5 / rate_hz
             extra = {"source": f"backrep record --emulate {Path(args.emulate).name}"}
         else:
-            bus = open_bus(args.bus)
-            streams.append(open_stream(bus, address=args.address, rate_hz=args.rate_hz,
+            bus = open_bus(bus_number)
+            streams.append(open_stream(bus, address=args.address, rate_hz=rate_hz,
                                        calibration_dir=_calibration_dir()))
             if args.second:
                 streams.append(open_stream(bus, address=_other_address(streams[0].status.address),
-                                           rate_hz=args.rate_hz, calibration_dir=_calibration_dir(),
+                                           rate_hz=rate_hz, calibration_dir=_calibration_dir(),
                                            clock=streams[0].clock))
             t_origin_s = streams[0].clock.monotonic()
     except BridgeError as exc:

@@ -101,6 +101,11 @@ def test_record_refuses_bad_input_in_one_line(tmp_path):
     assert "i2c-97" in no_bus.stderr and "backrep doctor" in no_bus.stderr
     into_dir = backrep("record", tmp_path, "--emulate", tmp_path / "nope.csv")
     assert into_dir.returncode == 2 and "directory" in into_dir.stderr
+    trace = RECORDINGS / "heel_slide-01-typical.csv"
+    for option, value in (("--rate-hz", "50"), ("--bus", "3")):
+        ignored = backrep("record", tmp_path / "o.csv", "--emulate", trace, option, value)
+        assert ignored.returncode == 2 and len(ignored.stderr.strip().splitlines()) == 1
+        assert "its own rate" in ignored.stderr and not (tmp_path / "o.csv").exists()
 
 
 def test_record_keeps_a_recording_already_there_unless_told_to_replace_it(tmp_path):
