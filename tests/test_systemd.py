@@ -58,6 +58,9 @@ def test_unit_keeps_the_i2c_devices_and_the_promised_settings():
     assert any(s.startswith("WatchdogSec=") for s in settings)
     assert not any(s.startswith("PrivateDevices=") for s in settings)  # it would hide /dev/i2c-*
     assert not any(s.startswith("User=root") for s in settings)
+    # the port and host are the config file's to set (ConfigurationDirectory): an option wins over it
+    (exec_start,) = [s for s in settings if s.startswith("ExecStart=")]
+    assert "--port" not in exec_start and "--host" not in exec_start and "ConfigurationDirectory=backrep" in settings
 
 
 def _listen(tmp_path: Path) -> tuple[socket.socket, str]:
@@ -103,11 +106,15 @@ def test_serve_says_ready_pings_the_watchdog_and_says_stopping(tmp_path):
     sock, path = _listen(tmp_path)
     recording = make_recording(tmp_path / "heel.csv", "heel_slide", reps=2, hold_s=0, top_deg=45)
     port = free_port()
-    env = {**os.environ, "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000", "HOME": str(tmp_path)}
+    # as the unit starts it: settings from $CONFIGURATION_DIRECTORY/config.toml, none on the command line
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "config.toml").write_text(f'[server]\nport = {port}\nhost = "127.0.0.1"\n')
+    env = {**os.environ, "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000", "HOME": str(tmp_path),
+           "CONFIGURATION_DIRECTORY": str(tmp_path / "etc")}
     env.pop("WATCHDOG_PID", None)
-    proc = subprocess.Popen([sys.executable, "-m", "backrep", "serve", "--port", str(port), "--host", "127.0.0.1",
-                             "--data-dir", str(tmp_path / "d"), "--replay", str(recording), "--exercise",
-                             "heel_slide"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "backrep", "serve", "--data-dir", str(tmp_path / "d"),
+                             "--replay", str(recording), "--exercise", "heel_slide"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     messages = []
     try:
         deadline = time.monotonic() + 15
