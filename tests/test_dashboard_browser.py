@@ -90,6 +90,28 @@ def test_replay_updates_count_hold_timer_and_history_live(browser, tmp_path, sho
     assert code == 0 and took_s < 5
 
 
+def test_a_lost_connection_is_said_in_large_type_and_the_frozen_count_dimmed(browser, tmp_path):
+    # The Pi loses power mid-set: the count and hold ring across the room stop on their last
+    # values, which must not pass for live ones.
+    recording = make_recording(tmp_path / "knee_to_chest.csv", reps=3, hold_s=23.0, lead_s=12.0)
+    proc, base = start_server(["--replay", str(recording), "--exercise", "knee_to_chest"], tmp_path)
+    try:
+        page = browser.new_page(viewport=TABLET)
+        page.goto(base + "/")
+        expect(page.locator("#live-exercise")).to_have_text("Knee to chest")
+        expect(page.locator("#connection-lost")).to_be_hidden()
+        assert page.locator(".live-grid").evaluate("e => getComputedStyle(e).opacity") == "1"
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    banner = page.locator("#connection-lost")
+    expect(banner).to_be_visible(timeout=10_000)
+    expect(banner).to_contain_text("No connection")
+    assert float(banner.evaluate("e => getComputedStyle(e).fontSize").removesuffix("px")) >= 24
+    assert float(page.locator(".live-grid").evaluate("e => getComputedStyle(e).opacity")) < 0.5
+    expect(page.locator("#reps")).to_be_visible()     # the last count stays, dimmed
+
+
 class StillSource:
     """A thigh lying flat and still, 100 samples a second, in real time."""
 
@@ -186,6 +208,26 @@ def test_choose_start_reference_pose_go_stop_and_summary(browser, manual_server,
     # The browser logs the refused first start (401) and the wrong PIN (403); nothing else went wrong.
     expected = ("status of 401 (UNAUTHORIZED)", "status of 403 (FORBIDDEN)")
     assert [e for e in errors if not e.startswith("Failed to load resource") or not e.endswith(expected)] == []
+
+
+def test_the_exercise_list_comes_even_when_its_first_request_fails(browser, manual_server):
+    # The Pi restarting as the page loads: the list used to stay empty, and Start disabled,
+    # until someone reloaded the page.
+    base, _, _ = manual_server
+    page = browser.new_page(viewport=TABLET)
+    refused = []
+
+    def fail_once(route):
+        if not refused:
+            refused.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/api/programme", fail_once)
+    page.goto(base + "/")
+    expect(page.locator(".exercise")).to_have_count(4, timeout=10_000)
+    assert len(refused) == 1
 
 
 def test_dark_theme_toggle_is_remembered(browser, manual_server):

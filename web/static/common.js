@@ -32,6 +32,14 @@ const backrep = (() => {
     } else mode.hidden = true;
   }
 
+  // Whether the live stream is up. Lost, the page says so in large type and dims what it shows:
+  // a count or hold timer frozen on its last value must not pass for a live one across the room.
+  function connected(up) {
+    document.getElementById("connection-lost").hidden = up;
+    if (up) delete document.body.dataset.connection;
+    else document.body.dataset.connection = "lost";
+  }
+
   // One EventSource per page. The browser reconnects by itself (sending Last-Event-ID) after a
   // network error; after a refusal (503: too many streams) it gives up, so we try again later.
   function live(handlers) {
@@ -40,6 +48,7 @@ const backrep = (() => {
       source = new EventSource("/api/events");
       source.addEventListener("state", (e) => {
         const state = JSON.parse(e.data);
+        connected(true);
         showSensor(state);
         if (handlers.state) handlers.state(state);
       });
@@ -47,12 +56,20 @@ const backrep = (() => {
         source.addEventListener(name, (e) => handlers[name] && handlers[name](JSON.parse(e.data), e));
       }
       source.onerror = () => {
+        connected(false);
         document.getElementById("sensor").dataset.state = "offline";
         text("sensor-state", "no connection");
         if (source.readyState === EventSource.CLOSED) setTimeout(open, 3000);
       };
     };
     open();
+  }
+
+  // JSON from ``url``, asked again every few seconds until it comes (the Pi may be restarting).
+  function load(url) {
+    return request(url)
+      .then((r) => { if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.json(); })
+      .catch(() => new Promise((resolve) => setTimeout(resolve, 3000)).then(() => load(url)));
   }
 
   // -- pairing: a token kept in localStorage, sent as a bearer header with every request ------
@@ -124,5 +141,5 @@ const backrep = (() => {
     pair().then(() => location.reload());
   }
 
-  return { live, text, showSensor, request, pair };
+  return { live, load, text, showSensor, request, pair };
 })();

@@ -218,7 +218,7 @@
     }
   }
 
-  fetch("/api/programme").then((r) => r.json()).then((p) => { programme = p; renderProgramme(); if (last) render(last); });
-  fetch("/api/state").then((r) => r.json()).then((s) => { backrep.showSensor(s); if (!last) render(s); });
+  backrep.load("/api/programme").then((p) => { programme = p; renderProgramme(); if (last) render(last); });
+  backrep.load("/api/state").then((s) => { backrep.showSensor(s); if (!last) render(s); });
   backrep.live({ state: render, engine: onEngine });
 })();

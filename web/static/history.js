@@ -86,8 +86,8 @@
   async function refresh() {
     const from = new Date(); from.setDate(from.getDate() - 41);
     const [days, sessions] = await Promise.all([
-      fetch("/api/sessions/days?weeks=6").then((r) => r.json()),
-      fetch(`/api/sessions?from=${isoDay(from)}`).then((r) => r.json()),
+      backrep.load("/api/sessions/days?weeks=6"),
+      backrep.load(`/api/sessions?from=${isoDay(from)}`),
     ]);
     drawChart(days);
     drawSets(sessions.sets);
@@ -125,7 +125,7 @@
     }
   });
 
-  fetch("/api/programme").then((r) => r.json()).then((p) => { for (const e of p.exercises) names[e.id] = e.name; refresh(); });
+  backrep.load("/api/programme").then((p) => { for (const e of p.exercises) names[e.id] = e.name; refresh(); });
   backrep.live({
     set_started: soon, set_ended: soon,
     engine: (e) => { if (e.kind === "rep_counted" || e.kind === "hold_ended") soon(); },
