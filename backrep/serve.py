@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import logging.config
-import os
 import signal
 import socket
 import sqlite3
@@ -117,27 +116,12 @@ def _lan_address() -> str | None:
         return None
 
 
-def show_pin(pin: str, url: str, reading_needs_token: bool, console: str | None = "/dev/console",
-             environ: dict[str, str] | None = None) -> None:
-    """The pairing PIN in the log (journald, or the terminal) and, under systemd, on the console.
-
-    The console write is best effort: only when systemd started us (from a terminal, the log is
-    already on screen) and the console can be written; anything else is silently skipped.
-    """
+def show_pin(pin: str, url: str, reading_needs_token: bool) -> None:
+    """The pairing PIN in the log: the terminal, or under systemd the journal and the Pi's
+    console (the unit's ``StandardOutput=journal+console``; the service opens no device)."""
     who = "to see or change anything" if reading_needs_token else "to start and stop sets"
-    line = f"pairing PIN: {pin} (a tablet pairs once with it {who}; `backrep pin` shows it again)"
-    log.info("%s", line)
-    env = os.environ if environ is None else environ
-    if console is None or not env.get("INVOCATION_ID") or not os.access(console, os.W_OK):
-        return
-    try:
-        fd = os.open(console, os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK | os.O_APPEND)
-        try:
-            os.write(fd, f"\r\nbackrep: {url} {line}\r\n".encode())
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
+    log.info("pairing PIN: %s at %s (a tablet pairs once with it %s; `backrep pin` shows it again)",
+             pin, url, who)
 
 
 def run(args) -> int:
