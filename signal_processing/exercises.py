@@ -6,8 +6,10 @@ not new code: the streaming engine reads only these fields.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, fields
 from importlib import resources
+from types import MappingProxyType
 from typing import Literal
 
 HeldEnd = Literal["none", "far"]
@@ -18,7 +20,8 @@ Measure = Literal["elevation", "tilt"]
 class Exercise:
     """One exercise as the engine needs it.
 
-    Angles are thigh inclination in degrees (0 = flat, positive = knee toward the chest).
+    Angles are thigh inclination in degrees (0 = flat, positive = knee toward the chest); for
+    ``measure = "tilt"``, how far the thigh has turned from its resting pose.
     """
 
     id: str
@@ -59,19 +62,34 @@ class Exercise:
 
 
 def _exercise_from_table(exercise_id: str, table: dict) -> Exercise:
-    fields = dict(table)
-    fields["excursion_deg"] = tuple(float(v) for v in fields["excursion_deg"])
-    if "start_pose_deg" in fields:
-        fields["start_pose_deg"] = tuple(float(v) for v in fields["start_pose_deg"])
-    exercise = Exercise(id=exercise_id, **fields)
+    """One table of the catalogue as an Exercise; ValueError names the exercise and the fault."""
+    known = {f.name for f in fields(Exercise)} - {"id"}
+    needed = {f.name for f in fields(Exercise) if f.default is MISSING} - {"id"}
+    if not isinstance(table, dict):
+        raise ValueError(f"exercise {exercise_id}: must be a table")
+    if unknown := sorted(set(table) - known):
+        raise ValueError(f"exercise {exercise_id}: unknown field {unknown[0]!r}")
+    if missing := sorted(needed - set(table)):
+        raise ValueError(f"exercise {exercise_id}: missing field {missing[0]!r}")
+    values = dict(table)
+    try:
+        values["excursion_deg"] = tuple(float(v) for v in values["excursion_deg"])
+        if "start_pose_deg" in values:
+            values["start_pose_deg"] = tuple(float(v) for v in values["start_pose_deg"])
+    except (TypeError, ValueError):
+        raise ValueError(f"exercise {exercise_id}: angles must be [low, high] in degrees") from None
+    exercise = Exercise(id=exercise_id, **values)
+    if not isinstance(exercise.reps_per_set, int) or exercise.reps_per_set < 1:
+        raise ValueError(f"exercise {exercise_id}: reps_per_set must be a whole number from 1")
+    if not isinstance(exercise.hold_target_s, (int, float)) or not 0 <= exercise.hold_target_s < 600:
+        raise ValueError(f"exercise {exercise_id}: hold_target_s must be from 0 to 600")
     if exercise.direction not in (-1, 0, 1):
         raise ValueError(f"exercise {exercise_id}: direction must be -1, 0 or 1")
     if exercise.measure not in ("elevation", "tilt"):
         raise ValueError(f"exercise {exercise_id}: measure must be 'elevation' or 'tilt'")
     if exercise.held_end not in ("none", "far"):
         raise ValueError(f"exercise {exercise_id}: held_end must be 'none' or 'far'")
-    low, high = exercise.excursion_deg
-    if not 0 < low <= high:
+    if len(exercise.excursion_deg) != 2 or not 0 < exercise.excursion_deg[0] <= exercise.excursion_deg[1]:
         raise ValueError(f"exercise {exercise_id}: excursion_deg must be 0 < low <= high")
     return exercise
 
@@ -84,7 +102,8 @@ def load_catalogue(toml_text: str | None = None) -> dict[str, Exercise]:
     return {exercise_id: _exercise_from_table(exercise_id, table) for exercise_id, table in tables.items()}
 
 
-CATALOGUE: dict[str, Exercise] = load_catalogue()
+#: Read-only: the same for every caller in the process.
+CATALOGUE: Mapping[str, Exercise] = MappingProxyType(load_catalogue())
 EXERCISE_IDS: tuple[str, ...] = tuple(CATALOGUE)
 
 

@@ -831,15 +831,32 @@ held_end = "far"
     ("direction = 2", "direction"),
     ('held_end = "middle"', "held_end"),
     ("excursion_deg = [30.0, 10.0]", "excursion_deg"),
+    ('excursion_deg = ["far", 10.0]', "angles must be"),
+    ("excursion_deg = [10.0]", "excursion_deg"),
+    ("reps_per_set = 0", "reps_per_set"),
+    ("hold_target_s = -5", "hold_target_s"),
+    ('colour = "red"', "unknown field 'colour'"),
+    ("direction = <absent>", "missing field 'direction'"),
 ])
-def test_a_malformed_exercise_is_refused(bad, message):
-    base = {"direction": "direction = 1", "held_end": 'held_end = "far"',
+def test_a_malformed_exercise_is_refused_naming_it_and_the_field(bad, message):
+    # A physiotherapist's new table: a fault in it names the exercise and the field (not a
+    # TypeError from deep inside, on every import of the package).
+    base = {"direction": "direction = 1", "held_end": 'held_end = "far"', "reps_per_set": "reps_per_set = 1",
             "excursion_deg": "excursion_deg = [10.0, 30.0]"}
     key = bad.split(" =")[0]
     base[key] = bad
-    text = '[x]\nname = "X"\ndescription = "x"\ndose = "x"\nreps_per_set = 1\n' + "\n".join(base.values())
-    with pytest.raises(ValueError, match=message):
+    if bad.endswith("<absent>"):
+        del base[key]
+    text = '[x]\nname = "X"\ndescription = "x"\ndose = "x"\n' + "\n".join(base.values())
+    with pytest.raises(ValueError, match=f"exercise x: .*{message}"):
         load_catalogue(text)
+
+
+def test_the_catalogue_cannot_be_changed_by_a_caller():
+    from signal_processing import CATALOGUE
+
+    with pytest.raises(TypeError):
+        CATALOGUE["heel_slide"] = CATALOGUE["generic"]
 
 
 @SLOW
