@@ -191,7 +191,6 @@ class Engine:
             rate_hz=None if not self._period_s else 1.0 / self._period_s,
             samples=self._samples,
             lost_samples=self._lost,
-            flags={"axis_known": self.inclination.axis_known, "jolts": self.inclination.jolts},
         )
 
     # -- stage 1: the reference pose -----------------------------------------------------------

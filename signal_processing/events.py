@@ -4,7 +4,7 @@ Times are in the samples' own clock (``t_s``), so replay reports times in the re
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Phase = Literal["reference", "ready"]
@@ -83,7 +83,6 @@ class EngineState:
     rate_hz: float | None
     samples: int
     lost_samples: int
-    flags: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {

@@ -120,7 +120,6 @@ class InclinationEstimator:
         #: scale errors make that anything from about 0.9 to 1.1 g; "how far from gravity" (is
         #: it a jolt, is the thigh at rest, may the axis be learnt) is measured from it.
         self.gravity_g = 1.0
-        self.jolts = 0
         self.force_error_g = 0.0
         #: Subtracted from the angle so that refining the axis does not move it by itself.
         self.axis_offset_deg = 0.0
@@ -128,10 +127,6 @@ class InclinationEstimator:
         self._turn: tuple | None = None
         self._turn_quiet_s = 0.0
         self._calm_up = self.up       # "up" when the sensor last turned slower than a slip
-
-    @property
-    def axis_known(self) -> bool:
-        return self.axis_fixed
 
     def start(self, up: np.ndarray, gyro_bias_dps: np.ndarray) -> None:
         """Take the reference pose: ``up`` is the mean accelerometer reading at rest."""
@@ -209,7 +204,6 @@ class InclinationEstimator:
         axial_end_s = s.axial_end_s
         turn, quiet_s, calm_up = self._turn, self._turn_quiet_s, self._calm_up
         rest_dps, rest_g, bias_tau = s.rest_dps, s.rest_g, s.bias_tau_s
-        jolts = self.jolts
         gravity = self.gravity_g
         ferr = self.force_error_g
         ferr_tau = s.force_error_tau_s
@@ -296,7 +290,6 @@ class InclinationEstimator:
                 # A jolt (a knock, or the pull of a fast swing): the accelerometer is not gravity.
                 norm = math.sqrt(ux * ux + uy * uy + uz * uz)
                 ux, uy, uz = ux / norm, uy / norm, uz / norm
-                jolts += 1
             if not axis_fixed:
                 c = ux * rx + uy * ry + uz * rz
                 if c < learn_cos and aerr < rest_g * 3:
@@ -332,7 +325,6 @@ class InclinationEstimator:
         self.axis_sum = (sx, sy, sz)
         self.axis = axis
         self.axis_fixed = axis_fixed
-        self.jolts = jolts
         self.force_error_g = ferr
         self.axis_offset_deg = offset
         self._turn, self._turn_quiet_s, self._calm_up = turn, quiet_s, calm_up
