@@ -16,20 +16,16 @@ from importlib import resources
 from pathlib import Path
 
 from backrep.config import Config, load_config, logging_config
-from backrep.errors import BackrepError, InputFileError, UsageError
+from backrep.errors import InputFileError, UsageError
 from backrep.live import LiveHub
 from backrep.sd_notify import Notifier, ProgressWatchdog, watchdog_interval_s
-from backrep.service import LEGS, ScriptedSource, Segment, SensorSource, Service, programme
+from backrep.service import LEGS, AwaitedSensorSource, ScriptedSource, Segment, SensorSource, Service, programme
 from backrep.store import Store
 
 #: Bytes a live stream may have waiting for a tablet before its worker blocks.
 STREAM_BUFFER_BYTES = 32 * 1024
 
 log = logging.getLogger(__name__)
-
-
-class SensorUnavailable(BackrepError, OSError):
-    """The sensor could not be opened; the message says what the bridge found."""
 
 
 def _check_exercise(exercise_id: str) -> None:
@@ -87,12 +83,19 @@ def build_source(args, config: Config, data_dir: Path | None = None):
         # A faster demo shortens the pauses between sets too.
         return ScriptedSource(demo_segments(), speed=speed, cycle=True, pause_s=config.demo.pause_s / speed,
                               mode="demo")
-    try:
+    def opened() -> SensorSource:
         return SensorSource.open(config.sensor.bus, config.sensor.address, config.sensor.rate_hz,
                                  calibration_dir=None if data_dir is None else data_dir / "calibration")
+
+    try:
+        return opened()
     except (OSError, LookupError, ValueError, ImportError) as exc:
+        # Served all the same, the dashboard says the sensor is absent and why, and the
+        # service takes it up when it is plugged in.
         hint = "" if "doctor" in str(exc) else "; `backrep doctor` looks for it"
-        raise SensorUnavailable(f"cannot open the sensor: {exc}{hint} (no sensor? `backrep serve --demo`)") from None
+        log.warning("cannot open the sensor: %s%s; serving, and trying again every 5 s "
+                    "(no sensor at all? `backrep serve --demo`)", exc, hint)
+        return AwaitedSensorSource(opened, str(exc), retry_s=5.0)
 
 
 def _apply_overrides(config: Config, args) -> Config:

@@ -224,6 +224,63 @@ class SensorSource:
         self._stream.close()
 
 
+class AwaitedSensorSource:
+    """The sensor, opened once it can be: until then the state is ``absent``, with what the
+    bridge found, and the opening is tried again every ``retry_s``.
+
+    A Pi booted with the sensor unplugged (or not yet wired) used to exit, and systemd started
+    it again every few seconds: the tablet could not reach the dashboard to be told why.
+    """
+
+    mode = "sensor"
+
+    def __init__(self, opener: Callable[[], "SensorSource"], first_error: str, retry_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._opener = opener
+        self._source: SensorSource | None = None
+        self._why = first_error
+        self.retry_s = retry_s
+        self._clock, self._sleep = clock, sleep
+        self._next_try_s = clock() + retry_s
+        self._changes: list[dict] = []
+
+    def read(self, timeout_s: float = 1.0):
+        if self._source is None:
+            if self._clock() >= self._next_try_s:
+                self._try_open()
+            if self._source is None:
+                self._sleep(min(timeout_s, 0.1))
+                return None
+        return self._source.read(timeout_s=timeout_s)
+
+    def _try_open(self) -> None:
+        try:
+            self._source = self._opener()
+        except (OSError, LookupError, ValueError, ImportError) as exc:
+            if str(exc) != self._why:
+                log.warning("sensor still not there: %s", exc)
+            self._why = str(exc)
+            self._next_try_s = self._clock() + self.retry_s
+            return
+        log.info("sensor found")
+        self._changes.append(self.status)
+
+    def status_changes(self) -> list[dict]:
+        changes, self._changes = self._changes, []
+        more = getattr(self._source, "status_changes", None)
+        return changes + (more() if more else [])
+
+    @property
+    def status(self) -> dict:
+        if self._source is None:
+            return {"state": "absent", "message": self._why}
+        return self._source.status
+
+    def close(self) -> None:
+        if self._source is not None:
+            self._source.close()
+
+
 # -- the loop ---------------------------------------------------------------------------------
 
 IDLE_HOLD = {"active": False, "elapsed_s": 0.0, "target_s": 0.0}

@@ -112,6 +112,20 @@ def test_a_lost_connection_is_said_in_large_type_and_the_frozen_count_dimmed(bro
     expect(page.locator("#reps")).to_be_visible()     # the last count stays, dimmed
 
 
+def test_without_a_sensor_the_page_says_so_before_a_set_is_started(browser, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[sensor]\nbus = 97\n")
+    proc, base = start_server(["--config", str(config)], tmp_path)
+    try:
+        page = browser.new_page(viewport=TABLET)
+        page.goto(base + "/")
+        expect(page.locator("#programme")).to_be_visible()
+        expect(page.locator("#sensor-warning")).to_have_text("No sensor found: check it is plugged in to the Pi")
+        expect(page.locator("#sensor-state")).to_have_text("absent")
+    finally:
+        stop_server(proc)
+
+
 class StillSource:
     """A thigh lying flat and still, 100 samples a second, in real time."""
 

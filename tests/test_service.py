@@ -16,7 +16,7 @@ import pytest
 
 from backrep.live import LiveHub
 from backrep.simulator.trajectory import minimum_jerk_fraction
-from backrep.service import Samples, ScriptedSource, Segment, Service, SetCue
+from backrep.service import AwaitedSensorSource, Samples, ScriptedSource, Segment, Service, SetCue
 from backrep.store import Store
 from signal_processing.events import EngineState, Event, Hold
 
@@ -413,3 +413,29 @@ def test_a_retracted_rep_leaves_the_history_too(store):
     assert hub.state()["last_set"]["reps"] == 2
     (saved,) = store.sets()
     assert saved.reps == 2 and len(saved.holds) == 2
+
+
+def test_a_sensor_plugged_in_after_start_up_is_taken_up():
+    now = [0.0]
+    tries = []
+    sensor = ListSource([batch(0, 10)])
+
+    def opener():
+        tries.append(now[0])
+        if len(tries) < 3:
+            raise FileNotFoundError("no /dev/i2c-1")
+        return sensor
+
+    source = AwaitedSensorSource(opener, "no /dev/i2c-1", retry_s=5.0, clock=lambda: now[0], sleep=lambda s: None)
+    assert source.status == {"state": "absent", "message": "no /dev/i2c-1"}
+    for t_s in (1.0, 5.0, 7.0, 10.0, 14.0):
+        now[0] = t_s
+        assert source.read(timeout_s=0.1) is None
+    assert tries == [5.0, 10.0] and source.status["state"] == "absent"
+    now[0] = 15.0
+    got = source.read(timeout_s=0.1)
+    assert tries == [5.0, 10.0, 15.0] and got is not None and len(got.t_s) == 10
+    assert source.status["state"] == "reading"
+    assert [c["state"] for c in source.status_changes()] == ["reading"]
+    source.close()
+    assert sensor.closed

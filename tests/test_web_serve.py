@@ -237,3 +237,19 @@ def test_demo_plays_the_bundled_recordings_in_programme_order(tmp_path):
         stop_server(proc)
     assert [s["exercise"] for s in seen] == ["heel_slide", "pelvic_tilt"]
     assert seen[0]["reps"] == first_labels.reps and seen[0]["source"] == "demo"
+
+
+def test_without_a_sensor_the_dashboard_is_served_and_says_so(tmp_path):
+    # A Pi booted with the sensor unplugged: the service used to exit (and systemd start it
+    # again every 5 s), so the tablet could not reach the page that would say why.
+    config = tmp_path / "config.toml"
+    config.write_text("[sensor]\nbus = 97\n")
+    proc, base = start_server(["--config", str(config)], tmp_path)
+    try:
+        state = get_json(base + "/api/state")
+        assert proc.poll() is None
+    finally:
+        code, _ = stop_server(proc)
+    assert state["sensor"]["state"] == "absent" and "i2c-97" in state["sensor"]["message"]
+    output = proc.stdout.read()
+    assert "cannot open the sensor" in output and "trying again" in output and code == 0

@@ -116,15 +116,16 @@
     $("history-warning").hidden = history.saving !== false;
     text("history-warning", history.saving === false
       ? `History is not being saved right now${history.error ? ` (${history.error})` : ""}. Counting carries on.` : "");
+    const sensorState = (state.sensor || {}).state;
+    const warnings = { lost: "Sensor lost: check the strap and the cable", reconnecting: "Sensor reconnecting…",
+                       stuck: "Sensor not responding", calibrating: "Sensor calibrating: keep still",
+                       absent: "No sensor found: check it is plugged in to the Pi" };
+    $("sensor-warning").hidden = !warnings[sensorState];
+    text("sensor-warning", warnings[sensorState] || "");
     if (!active) { last = state; trace.length = 0; return; }
 
     text("live-exercise", nameOf(state.exercise));
     text("live-leg", state.leg ? state.leg[0].toUpperCase() + state.leg.slice(1) : "");
-    const sensorState = (state.sensor || {}).state;
-    const warnings = { lost: "Sensor lost: check the strap and the cable", reconnecting: "Sensor reconnecting…",
-                       stuck: "Sensor not responding", calibrating: "Sensor calibrating: keep still" };
-    $("sensor-warning").hidden = !warnings[sensorState];
-    text("sensor-warning", warnings[sensorState] || "");
     const reference = state.phase === "reference";
     if (last && last.phase === "reference" && state.phase === "ready" && last.set && last.set.id === state.set.id) {
       goUntil = performance.now() + 1500;
