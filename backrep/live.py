@@ -9,7 +9,6 @@ while it was away, as long as it comes back within the ring's span.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import queue
 import threading
@@ -18,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from web.sse import format_json_event, format_sse
+from web.sse import format_json_event
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ class LiveHub:
         is how a tablet that stopped reading is found out (its queue fills), but ten repeats a
         second in the ring pushed a reconnecting tablet's missed reps out of it in 25 s."""
         with self._lock:
-            message = format_sse(json.dumps(state, separators=(",", ":")), event="state")
+            message = format_json_event(state, event="state", id=None)
             for listener in list(self._listeners):
                 self._offer(listener, message)
             self._state = state

@@ -123,11 +123,15 @@ def record_many(outs: list[str | Path], *, streams: list[Any], sides: list[str |
             for n, m, st in zip(samples, lost, streams)]
 
 
+def _already_there(out: Path) -> UsageError:
+    return UsageError(f"{out} already exists; give another name, or --force to replace it")
+
+
 def _writer(out: Path, metadata: dict, replace: bool) -> RecordingWriter:
     try:
         return RecordingWriter(out, metadata, replace=replace)
-    except FileExistsError:
-        raise UsageError(f"{out} already exists; give another name, or --force to replace it") from None
+    except FileExistsError:   # made since it was checked
+        raise _already_there(out) from None
     except OSError as exc:
         raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
 
@@ -152,7 +156,7 @@ def _checked_out(path: str, replace: bool) -> Path:
     if not out.parent.is_dir():
         raise UsageError(f"cannot write {out}: {out.parent} is not a folder")
     if out.exists() and not replace:
-        raise UsageError(f"{out} already exists; give another name, or --force to replace it")
+        raise _already_there(out)
     if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
         raise UsageError(f"cannot write {out}: permission denied")
     return out

@@ -19,7 +19,8 @@ from backrep.config import Config, load_config, logging_config
 from backrep.errors import InputFileError, UsageError
 from backrep.live import LiveHub
 from backrep.sd_notify import Notifier, ProgressWatchdog, watchdog_interval_s
-from backrep.service import LEGS, AwaitedSensorSource, ScriptedSource, Segment, SensorSource, Service, programme
+from backrep.service import (LEGS, SENSOR_OPEN_ERRORS, AwaitedSensorSource, ScriptedSource, Segment, SensorSource,
+                             Service, programme)
 from backrep.store import Store
 
 #: Bytes a live stream may have waiting for a tablet before its worker blocks.
@@ -89,7 +90,7 @@ def build_source(args, config: Config, data_dir: Path | None = None):
 
     try:
         return opened()
-    except (OSError, LookupError, ValueError, ImportError) as exc:
+    except SENSOR_OPEN_ERRORS as exc:
         # Served all the same, the dashboard says the sensor is absent and why, and the
         # service takes it up when it is plugged in.
         hint = "" if "doctor" in str(exc) else "; `backrep doctor` looks for it"

@@ -224,6 +224,10 @@ class SensorSource:
         self._stream.close()
 
 
+#: What opening the sensor raises when it is not there, not allowed, or not supported.
+SENSOR_OPEN_ERRORS = (OSError, LookupError, ValueError, ImportError)
+
+
 class AwaitedSensorSource:
     """The sensor, opened once it can be: until then the state is ``absent``, with what the
     bridge found, and the opening is tried again every ``retry_s``.
@@ -256,7 +260,7 @@ class AwaitedSensorSource:
     def _try_open(self) -> None:
         try:
             self._source = self._opener()
-        except (OSError, LookupError, ValueError, ImportError) as exc:
+        except SENSOR_OPEN_ERRORS as exc:
             if str(exc) != self._why:
                 log.warning("sensor still not there: %s", exc)
             self._why = str(exc)
