@@ -81,7 +81,7 @@ def _exercise_from_table(exercise_id: str, table: dict) -> Exercise:
     exercise = Exercise(id=exercise_id, **values)
     if not isinstance(exercise.reps_per_set, int) or exercise.reps_per_set < 1:
         raise ValueError(f"exercise {exercise_id}: reps_per_set must be a whole number from 1")
-    if not isinstance(exercise.hold_target_s, (int, float)) or not 0 <= exercise.hold_target_s < 600:
+    if not isinstance(exercise.hold_target_s, (int, float)) or not 0 <= exercise.hold_target_s <= 600:
         raise ValueError(f"exercise {exercise_id}: hold_target_s must be from 0 to 600")
     if exercise.direction not in (-1, 0, 1):
         raise ValueError(f"exercise {exercise_id}: direction must be -1, 0 or 1")
