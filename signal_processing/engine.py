@@ -37,9 +37,11 @@ class EngineSettings:
     #: With no still second in this long, take the quietest second there was.
     reference_timeout_s: float = 8.0
     #: A stream that opens still for at least this long, then moves, opened in the reference
-    #: pose (sessions start in it) even though the stillness was shorter than a second. A fifth
-    #: of a second is five samples at 25 Hz: enough to tell still from moving.
-    reference_opening_s: float = 0.2
+    #: pose (sessions start in it) even though the stillness was shorter than a second. This is
+    #: three samples at 25 Hz, the fewest that tell still from moving. A real set cut to start
+    #: a moment before its first rep may have no more: a movement starts slowly, and its first tenth
+    #: of a second reads as still.
+    reference_opening_s: float = 0.06
     #: Time constant of each of the two cascaded smoothing stages.
     smoothing_tau_s: float = 0.1
     #: Step of the counter's grid.

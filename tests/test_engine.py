@@ -278,7 +278,7 @@ def test_how_samples_are_chunked_never_changes_what_is_reported(cuts, lost):
 
 
 @SLOW
-@given(opening_s=st.floats(0.3, 0.95), cuts=st.lists(st.integers(1, 6000), max_size=12))
+@given(opening_s=st.floats(0.1, 0.95), cuts=st.lists(st.integers(1, 6000), max_size=12))
 def test_a_recording_that_opens_still_only_briefly_opened_in_the_reference_pose(opening_s, cuts):
     # Reps held at the far end with short rests: the first still second falls inside the first
     # hold, so only the opening says which pose is the rest. (A real recording starts so.)
@@ -296,7 +296,7 @@ def test_a_recording_that_opens_still_only_briefly_opened_in_the_reference_pose(
 
 
 @SLOW
-@given(opening_s=st.floats(0.3, 0.9), lift_deg=st.floats(10.0, 25.0), tug_g=st.floats(0.06, 0.12),
+@given(opening_s=st.floats(0.1, 0.9), lift_deg=st.floats(10.0, 25.0), tug_g=st.floats(0.06, 0.12),
        tug_dir_deg=st.floats(0.0, 360.0))
 def test_a_tug_on_the_strap_as_a_brief_opening_ends_does_not_turn_the_first_rep_around(
         opening_s, lift_deg, tug_g, tug_dir_deg):
