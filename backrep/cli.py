@@ -107,9 +107,21 @@ _COMMAND_MODULES = {
 }
 
 
+def _parsed(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The arguments, with replay's files allowed after its options too (``FILE [FILE ...]
+    [--exercise ID] [--json]`` is a synopsis, not an order: ``a.csv --json b.csv`` is two files).
+    argparse's ``parse_intermixed_args`` does not work with subcommands."""
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "replay" and not any(x.startswith("-") for x in extra):
+        args.files += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = _parsed(build_parser(), argv)
         module = importlib.import_module(_COMMAND_MODULES[args.command])
         return int(module.run(args) or 0)
     except BackrepError as exc:

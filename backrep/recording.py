@@ -18,11 +18,13 @@ lines after the last sample, gaps in time (lost samples), extra columns after th
 """
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,6 +39,9 @@ COLUMNS: tuple[str, ...] = ("t_s", "ax_g", "ay_g", "az_g", "gx_dps", "gy_dps", "
 HEADER = ",".join(COLUMNS)
 SIGNATURE = f"# backrep-recording: {FORMAT_VERSION}"
 SIGNATURE_KEY = "backrep-recording"
+#: Metadata keys something here reads: one given twice is ambiguous, and refused. Any other
+#: key is ignored, as shared/interfaces.md says a reader does with keys it does not know.
+READ_KEYS = frozenset({SIGNATURE_KEY, "rate_hz", "exercise", "side"})
 
 #: A line longer than this is not a sample row; reading stops there instead of filling memory.
 _MAX_LINE_BYTES = 64 * 1024
@@ -137,6 +142,15 @@ class _Head:
 
 
 def _open_for_reading(path: str):
+    """The file, open; a pipe or a device is refused, since a recording is read twice (the
+    head, then the rows) and a pipe can be read only once."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        mode = None                     # opening it says what is wrong
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        # before opening: opening a pipe waits for a writer
+        raise InputFileError(path, "not a regular file (a pipe or a device): give a recording file's path")
     try:
         return open(path, "rb")
     except FileNotFoundError:
@@ -201,7 +215,7 @@ def _check_signature(path: str, text: str) -> None:
 def _metadata_item(path: str, text: str, line_no: int) -> tuple[str, str]:
     key, sep, value = text[1:].partition(":")
     key = key.strip()
-    if not sep or not key or any(c.isspace() for c in key):
+    if not sep or not key:
         raise InputFileError(path, f"malformed metadata line: expected '# key: value', found {_shown(text)}", line_no)
     return key, value.strip()
 
@@ -221,7 +235,7 @@ def _checked_header(path: str, text: str, line_no: int) -> int:
     """The number of columns, once the header row is the seven names in order (then any others)."""
     if not text.strip():
         raise InputFileError(path, f"expected the header row '{HEADER}', found an empty line", line_no)
-    names = [name.strip() for name in text.split(",")]
+    names = [name.strip() for name in _fields(text)]
     if len(names) == 1 and (delimiter := _other_delimiter(text)):
         raise InputFileError(path, f"expected comma-separated values, found {delimiter} in the header row", line_no)
     if tuple(names[: len(COLUMNS)]) == COLUMNS:
@@ -257,7 +271,7 @@ def _read_head(path: str) -> _Head:
             raw = _read_raw_line(path, f, line_no)
             if not raw:
                 if line_no == 1:
-                    raise InputFileError(path, f"the file is empty (expected '{SIGNATURE}' on the first line)")
+                    raise InputFileError(path, f"the file is empty (expected '{SIGNATURE}' on the first line)", 1)
                 raise InputFileError(path, f"no header row: expected '{HEADER}' after the metadata", line_no)
             text = _decoded(path, raw, line_no)
             if line_no == 1:
@@ -268,7 +282,9 @@ def _read_head(path: str) -> _Head:
             if text.startswith("#"):
                 key, value = _metadata_item(path, text, line_no)
                 if key in metadata:
-                    raise InputFileError(path, f"metadata key {key!r} appears twice", line_no)
+                    if key in READ_KEYS:
+                        raise InputFileError(path, f"metadata key {key!r} appears twice", line_no)
+                    continue    # a key this reader does not use: ignored, as the format says
                 metadata[key] = value
                 continue
             n_columns = _checked_header(path, text, line_no)
@@ -311,13 +327,18 @@ def _read_lines(path: str, f, rows: int, first_line: int, lines: list[bytes]) ->
     return lines
 
 
+def _fields(text: str) -> list[str]:
+    """A row's fields. Columns beyond the seven may hold CSV-quoted text with commas in it."""
+    return next(csv.reader([text])) if '"' in text else text.split(",")
+
+
 def _row_values(path: str, text: str, line_no: int, n_columns: int) -> list[float]:
     """One row's seven numbers, or the reason it has none; the authority on what a row may hold."""
     if not text.strip():
         raise InputFileError(path, "empty line among the samples", line_no)
     if text.startswith("#"):
         raise InputFileError(path, "a '#' line after the header row: metadata comes before the header", line_no)
-    fields = text.split(",")
+    fields = _fields(text)
     if len(fields) == 1 and (delimiter := _other_delimiter(text)):
         raise InputFileError(path, f"expected comma-separated values, found {delimiter}", line_no)
     if len(fields) < n_columns:
@@ -640,6 +661,8 @@ def read_labels(csv_path: str | os.PathLike) -> Labels | None:
                              raw.count(b"\n", 0, exc.start) + 1) from None
     except json.JSONDecodeError as exc:
         raise InputFileError(path, f"not valid JSON: {exc.msg}", exc.lineno) from None
+    except RecursionError:
+        raise InputFileError(path, "JSON nested too deeply to be labels") from None
     if not isinstance(data, dict):
         raise InputFileError(path, "labels must be a JSON object")
     exercise = data.get("exercise")

@@ -71,7 +71,7 @@ def exercise_named_by(recording: Recording) -> str | None:
         return named
     try:
         labels = json.loads(labels_path_for(recording.path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     named = labels.get("exercise") if isinstance(labels, dict) else None
     return named if named in EXERCISE_IDS else None

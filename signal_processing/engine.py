@@ -24,6 +24,12 @@ from signal_processing.exercises import Exercise
 from signal_processing.orientation import InclinationEstimator, OrientationSettings
 
 
+#: Readings beyond these are no measurement (the largest MEMS ranges are 400 g and 4000 deg/s);
+#: squared and summed, numbers like 1e300 overflow.
+MAX_ACCEL_G = 1.0e4
+MAX_GYRO_DPS = 1.0e6
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """Tunables of the whole engine, with units in the names; the defaults are the product's."""
@@ -152,9 +158,11 @@ class Engine:
             raise ValueError("t_s, accel_g and gyro_dps must have the same number of samples")
         if len(t_s) == 0:
             return []
-        finite = np.isfinite(t_s) & np.isfinite(accel_g).all(axis=1) & np.isfinite(gyro_dps).all(axis=1)
+        finite = (np.isfinite(t_s) & (np.abs(accel_g) <= MAX_ACCEL_G).all(axis=1)
+                  & (np.abs(gyro_dps) <= MAX_GYRO_DPS).all(axis=1))
         if not finite.all():
-            # A sample with a NaN or infinity in it is no measurement: it is lost, not used.
+            # A sample with a NaN or infinity in it, or a reading no sensor makes, is no
+            # measurement: it is lost, not used.
             t_s, accel_g, gyro_dps = t_s[finite], accel_g[finite], gyro_dps[finite]
             if len(t_s) == 0:
                 return []

@@ -22,11 +22,9 @@ class Hold:
         return self.end_s - self.start_s
 
     def as_dict(self) -> dict:
-        return {
-            "start_s": round(self.start_s, 3),
-            "end_s": round(self.end_s, 3),
-            "duration_s": round(self.duration_s, 3),
-        }
+        # The duration as the difference of the times shown, so that a reader's subtraction agrees.
+        start_s, end_s = round(self.start_s, 3), round(self.end_s, 3)
+        return {"start_s": start_s, "end_s": end_s, "duration_s": round(end_s - start_s, 3)}
 
 
 @dataclass(frozen=True)

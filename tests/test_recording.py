@@ -43,7 +43,7 @@ def _good_with_row(index: int, row: str) -> bytes:
 
 #: (case, file content, line the error names or None, words the reason contains)
 BAD_FILES = [
-    ("empty", b"", None, "empty"),
+    ("empty", b"", 1, "empty"),
     ("binary", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00" * 40, 3, "binary"),
     ("binary after header", GOOD + b"\x00\x01\x02\x03,\x00\n", 9, "binary"),
     ("latin-1 metadata", (SIG + "# sensor: caf\xe9\n" + HEADER + "\n" + GOOD_ROWS).encode("latin-1"), 2, "UTF-8"),
@@ -121,6 +121,24 @@ def test_extra_columns_unknown_metadata_crlf_bom_and_trailing_blank_lines_are_ac
     assert rec.samples == 3
     assert rec.metadata["future_key"] == "anything: at all"
     assert rec.accel_g[2].tolist() == [0.01234, -0.02345, 0.99876]
+
+
+def test_unknown_metadata_keys_are_ignored_however_written_and_extra_columns_however_quoted(tmp_path):
+    # "a reader ignores keys it does not know" and "columns it does not know" (interfaces.md):
+    # a key with a space, one given twice, and a note quoted the way Python's csv writes it.
+    text = (SIG + "# recorded by: Jane\n# note: one\n# note: two\n" + HEADER + ",note\n"
+            + "".join(f'{i / 100:.6f},{ROW},"left, then right"\n' for i in range(3)))
+    rec = read_recording(_write(tmp_path, text.encode()))
+    assert rec.samples == 3 and rec.metadata["recorded by"] == "Jane"
+    assert rec.accel_g[2].tolist() == [0.01234, -0.02345, 0.99876]
+
+
+def test_a_pipe_is_refused_as_not_a_file_not_misread(tmp_path):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(InputFileError) as caught:
+        read_recording(fifo)
+    assert "not a regular file" in caught.value.reason
 
 
 def test_gaps_in_time_are_lost_samples_not_errors(tmp_path):
@@ -451,6 +469,7 @@ def test_only_exercise_and_reps_are_required_and_no_sidecar_is_none(tmp_path):
     ('{"exercise": "heel_slide", "reps": 2, "rep_spans": [[3, 1]]}', None, "'rep_spans'"),
     ('{"exercise": "heel_slide", "reps": 2, "hold_spans": [[1]]}', None, "'hold_spans'"),
     ('{"exercise": "heel_slide", "reps": 2, "side": "up"}', None, "'side'"),
+    ("[" * 100_000 + "]" * 100_000, None, "nested too deeply"),
 ])
 def test_a_malformed_sidecar_is_refused_naming_it(tmp_path, text, line, reason):
     csv_path = _write(tmp_path, GOOD, "bad.csv")

@@ -157,6 +157,29 @@ def test_good_files_are_still_reported_when_another_is_bad(tmp_path):
 # --------------------------------------------------------------------------- the pieces
 
 
+def test_files_may_follow_the_options(tmp_path):
+    first, second = _good_file(tmp_path, "a.csv"), _good_file(tmp_path, "b.csv")
+    result = _backrep("replay", first, "--json", second, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["file"] for line in result.stdout.splitlines()] == [first, second]
+    _assert_one_error_line(_backrep("replay", first, "--json", "--jsn", cwd=tmp_path), "unrecognized", "--jsn")
+
+
+def test_readings_no_sensor_makes_are_lost_samples_not_a_crash_or_a_warning(tmp_path):
+    lines = ["# backrep-recording: 1", "t_s,ax_g,ay_g,az_g,gx_dps,gy_dps,gz_dps"]
+    lines += [f"{i / 100:.2f},{'1e300' if i % 7 == 0 else '0.0'},0,1,{'1e250' if i % 5 == 0 else '0.1'},0,0"
+              for i in range(3000)]
+    (tmp_path / "huge.csv").write_text("\n".join(lines) + "\n")
+    result = _backrep("replay", "huge.csv", "--json", cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == ""
+    assert json.loads(result.stdout)["reps"] == 0
+
+
+def test_a_hold_lasts_the_difference_of_its_times_as_printed():
+    # 21.221 - 18.272: unrounded, 2.9484 rounded to 2.948, and a reader subtracting got 2.949
+    assert Hold(18.2724, 21.2208).as_dict() == {"start_s": 18.272, "end_s": 21.221, "duration_s": 2.949}
+
+
 def test_result_as_dict_is_the_interface_json():
     result = ReplayResult(file="r.csv", exercise="knee_to_chest", reps=2,
                           holds=(Hold(17.8, 38.1), Hold(45.0, 64.4)), rate_hz=100.0, samples=9000,
