@@ -1,5 +1,9 @@
 """The live state hub between the sensor loop and the web: latest state plus a fan-out of events.
 
+The state goes out as the stream's plain (unnamed) messages, which is all ``/api/events``
+carries unless a client asks for the named ``engine``, ``set_started`` and ``set_ended`` events
+too (the dashboard does): a standard SSE client's ``onmessage`` gets the state, and nothing else.
+
 The sensor loop calls ``publish``/``set_state``; those never block. Each SSE client owns a
 bounded queue: when a client cannot keep up its queue fills, and the client is dropped (its
 stream ends, the browser reconnects with ``Last-Event-ID``), never the sensor loop. A short ring
@@ -21,6 +25,13 @@ from web.sse import format_json_event
 
 log = logging.getLogger(__name__)
 
+#: The state's event name inside the hub; on the wire it is the unnamed default.
+STATE = "state"
+
+
+def _wants(listener: "Listener", event: str) -> bool:
+    return event == STATE or event in listener.events
+
 
 @dataclass(eq=False)
 class Listener:
@@ -29,6 +40,8 @@ class Listener:
     queue: "queue.Queue[str | None]"
     dropped: bool = False
     name: str = field(default="")
+    #: The named events it takes besides the state.
+    events: frozenset[str] = frozenset()
     #: Called once when the hub drops this client for being too slow: the web server closes
     #: the connection, or its worker would stay blocked writing to a tablet that stopped reading.
     on_drop: Callable[[], None] | None = None
@@ -47,7 +60,7 @@ class LiveHub:
         self.stale_s = stale_s
         self._lock = threading.Lock()
         self._next_id = 1
-        self._ring: deque[tuple[int, str]] = deque(maxlen=ring_size)
+        self._ring: deque[tuple[int, str, str]] = deque(maxlen=ring_size)   # id, event, framed
         self._listeners: set[Listener] = set()
         self._queue_size = queue_size
         self.max_listeners = max_listeners
@@ -60,11 +73,12 @@ class LiveHub:
         with self._lock:
             event_id = self._next_id
             self._next_id += 1
-            message = format_json_event(payload, event=event, id=event_id)
-            self._ring.append((event_id, message))
+            message = format_json_event(payload, event=None if event == STATE else event, id=event_id)
+            self._ring.append((event_id, event, message))
             for listener in list(self._listeners):
-                self._offer(listener, message)
-            if event == "state":
+                if _wants(listener, event):
+                    self._offer(listener, message)
+            if event == STATE:
                 self._state = payload
         return event_id
 
@@ -73,14 +87,14 @@ class LiveHub:
         is how a tablet that stopped reading is found out (its queue fills), but ten repeats a
         second in the ring pushed a reconnecting tablet's missed reps out of it in 25 s."""
         with self._lock:
-            message = format_json_event(state, event="state", id=None)
+            message = format_json_event(state, event=None, id=None)
             for listener in list(self._listeners):
                 self._offer(listener, message)
             self._state = state
 
     def set_state(self, state: dict) -> int:
         """Replace the latest state and push it as a ``state`` event."""
-        return self.publish("state", state)
+        return self.publish(STATE, state)
 
     def _offer(self, listener: Listener, message: str) -> None:
         now = time.monotonic()
@@ -125,8 +139,10 @@ class LiveHub:
         with self._lock:
             return len(self._listeners)
 
-    def subscribe(self, last_event_id: int | None = None, name: str = "") -> Listener | None:
-        """Register a client; None if ``max_listeners`` are already connected.
+    def subscribe(self, last_event_id: int | None = None, name: str = "",
+                  events: frozenset[str] = frozenset()) -> Listener | None:
+        """Register a client that takes the state and the named ``events``; None if
+        ``max_listeners`` are already connected.
 
         A client that says where it left off gets the ring's later messages; one that is new, or
         whose last id has already left the ring, gets the current state first.
@@ -134,15 +150,16 @@ class LiveHub:
         with self._lock:
             if len(self._listeners) >= self.max_listeners:
                 return None
-            listener = Listener(queue.Queue(maxsize=self._queue_size), name=name)
+            listener = Listener(queue.Queue(maxsize=self._queue_size), name=name, events=frozenset(events))
             oldest = self._ring[0][0] if self._ring else self._next_id
             if last_event_id is not None and oldest <= last_event_id + 1 <= self._next_id:
-                backlog = [message for event_id, message in self._ring if event_id > last_event_id]
+                backlog = [message for event_id, event, message in self._ring
+                           if event_id > last_event_id and _wants(listener, event)]
             else:
                 backlog = []
                 if self._state:
                     # Re-send the current state under the latest id, so ids stay increasing.
-                    backlog.append(format_json_event(self._state, event="state", id=self._next_id - 1))
+                    backlog.append(format_json_event(self._state, event=None, id=self._next_id - 1))
             for message in backlog[-self._queue_size:]:
                 listener.queue.put_nowait(message)
             self._listeners.add(listener)

@@ -322,6 +322,8 @@ class Service:
         self._thread: threading.Thread | None = None
         self._set: _OpenSet | None = None
         self._last_set: dict | None = None
+        #: The last set's exercise, reps and holds as its engine counted them, shown between sets.
+        self._last_count: dict = {}
         self._last_state_mono = 0.0
         self._last_sensor_state = None
         self._last_state: dict | None = None   # as last published, but for `mono_s`
@@ -463,6 +465,8 @@ class Service:
             # the history missed some of it: the summary shows what was counted
             summary.update(_engine_summary(current))
         self._last_set = summary
+        counted = current.engine.state.as_dict()
+        self._last_count = {"exercise": current.exercise, "reps": counted["reps"], "holds": counted["holds"]}
         log.info("set %s stopped: %s reps", current.id, summary.get("reps"))
         self.hub.publish("set_ended", summary)
         self._publish_state(force=True)
@@ -568,6 +572,9 @@ class Service:
             state = {"exercise": None, "phase": "idle", "reference_progress": 0.0, "reps": 0, "holds": [],
                      "hold": dict(IDLE_HOLD), "angle_deg": None, "t_s": None, "rate_hz": None,
                      "target_reps": 0, "leg": None}
+            # Between sets the count stays the last set's, as the engine left it: a tool that reads
+            # the state after `serve --replay` has played its file finds the file's count there.
+            state.update(self._last_count)
         state["set"] = self._set_info()
         state["last_set"] = self._last_set
         state["sensor"] = sensor if sensor is not None else self._sensor_status()

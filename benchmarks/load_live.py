@@ -147,7 +147,8 @@ class SseReaders(threading.Thread):
             # HTTP/1.0: the stream comes unchunked, to be read until the server closes it. Last-Event-ID 0
             # asks for the ring from the first event, so a client that connects after the replay began
             # still sees every event.
-            sock.sendall(b"GET /api/events HTTP/1.0\r\nHost: load\r\nAccept: text/event-stream\r\n"
+            sock.sendall(b"GET /api/events?events=engine,set_started,set_ended HTTP/1.0\r\nHost: load\r\n"
+                         b"Accept: text/event-stream\r\n"
                          b"Last-Event-ID: 0\r\n\r\n")
             sock.setblocking(False)
             client = Client(sock)
@@ -267,10 +268,10 @@ def reps_seen(events: list) -> list[int]:
 
 
 def last_set_state(events: list) -> dict | None:
-    """The last ``state`` event while the set was open: the set's final count and samples."""
+    """The last state (a plain message) while the set was open: the set's final count and samples."""
     last = None
     for event, _, data, _ in events:
-        if event == "state" and data.get("set") is not None:
+        if event == "message" and data.get("set") is not None:
             last = data
         if event == "set_ended":
             break

@@ -47,8 +47,8 @@ def _count(fuzzer: str, status: int) -> None:
 class EndingHub(LiveHub):
     """A hub whose streams end after their backlog, so a fuzzed stream request returns."""
 
-    def subscribe(self, last_event_id=None, name=""):
-        listener = super().subscribe(last_event_id, name)
+    def subscribe(self, last_event_id=None, name="", events=frozenset()):
+        listener = super().subscribe(last_event_id, name, events)
         if listener is not None:
             listener.queue.put_nowait(None)
         return listener

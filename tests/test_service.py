@@ -19,6 +19,7 @@ from backrep.simulator.trajectory import minimum_jerk_fraction
 from backrep.service import AwaitedSensorSource, Samples, ScriptedSource, Segment, Service, SetCue
 from backrep.store import Store
 from signal_processing.events import EngineState, Event, Hold
+from web.api import LIVE_NAMED_EVENTS as NAMED
 
 RATE_HZ = 100.0
 
@@ -164,7 +165,7 @@ def make_service(source, store, hub=None, **kwargs) -> Service:
 
 def test_scripted_set_is_counted_stored_and_published(store):
     hub = LiveHub()
-    listener = hub.subscribe()
+    listener = hub.subscribe(events=NAMED)
     source = ListSource([SetCue("knee_to_chest", "left"), batch(0, 120), batch(120, 40), SetCue(None)])
     service = make_service(source, store, hub)
     service.start()
@@ -184,7 +185,7 @@ def test_scripted_set_is_counted_stored_and_published(store):
     kinds = [m.split("\n")[0] for m in messages]
     assert "event: set_started" in kinds and "event: set_ended" in kinds
     assert sum('"kind":"rep_counted"' in m for m in messages) == 3
-    ids = [int(m.split("\n")[1].removeprefix("id: ")) for m in messages]
+    ids = [int(line.removeprefix("id: ")) for m in messages for line in m.split("\n") if line.startswith("id: ")]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert source.closed
 
@@ -204,7 +205,7 @@ def test_an_idle_service_keeps_its_reconnect_ring_for_what_changed(store):
     finally:
         service.stop()
     assert hub.last_event_id <= last_id + 1                 # + the state as the loop stopped
-    back = hub.subscribe(last_event_id=0)
+    back = hub.subscribe(last_event_id=0, events=NAMED)
     missed = [back.queue.get() for _ in range(back.queue.qsize())]
     assert any(m.startswith("event: set_ended") for m in missed)
 
@@ -263,8 +264,8 @@ def test_starting_a_set_closes_the_open_one(store):
 
 def test_a_slow_client_is_dropped_and_the_loop_keeps_every_sample(store):
     hub = LiveHub(queue_size=16)
-    slow = hub.subscribe()   # never reads
-    fast = hub.subscribe()   # reads everything, on its own thread
+    slow = hub.subscribe(events=NAMED)   # never reads
+    fast = hub.subscribe(events=NAMED)   # reads everything, on its own thread
     n_batches = 100
     drained = []
 

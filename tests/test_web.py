@@ -188,7 +188,7 @@ def test_events_stream_state_with_ids_and_heartbeats(client, parts):
     messages = _read_events(response, 3)
     response.close()
     assert messages[0] == ": backrep live\nretry: 2000"
-    assert messages[1] == 'event: state\nid: 1\ndata: {"reps":1}'
+    assert messages[1] == 'id: 1\ndata: {"reps":1}'
     assert messages[2] == ": heartbeat"  # nothing new within HEARTBEAT_S
     assert hub.listener_count == 0  # closing the stream let the listener go
 
@@ -197,11 +197,17 @@ def test_events_replay_after_last_event_id(client, parts):
     _, hub, _ = parts
     for n in range(4):
         hub.publish("engine", {"kind": "rep_counted", "rep": n + 1})
-    response = client.get("/api/events", headers={"Last-Event-ID": "2"}, buffered=False)
+    response = client.get("/api/events?events=engine", headers={"Last-Event-ID": "2"}, buffered=False)
     messages = _read_events(response, 3)
     response.close()
     assert messages[1:] == ['event: engine\nid: 3\ndata: {"kind":"rep_counted","rep":3}',
                             'event: engine\nid: 4\ndata: {"kind":"rep_counted","rep":4}']
+
+
+def test_an_unknown_named_event_is_refused_with_the_names_there_are(client):
+    response = client.get("/api/events?events=engine,reps")
+    assert response.status_code == 400
+    assert "'reps'" in response.get_json()["error"] and "set_ended" in response.get_json()["error"]
 
 
 def test_too_many_streams_get_503_with_retry_after(client, parts):

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from backrep.cli import main
-from backrep.recording import read_labels
+from backrep.recording import read_labels, read_recording
+from backrep.replay import replay_recording
 from tests.test_service import make_recording
 
 
@@ -57,7 +58,7 @@ class SseClient(threading.Thread):
             pass  # the server went away: the test looks at what arrived
 
     def max_reps(self) -> int:
-        return max((data.get("reps", 0) for event, _, data in self.events if event == "state"), default=0)
+        return max((data.get("reps", 0) for event, _, data in self.events if event == "message"), default=0)
 
 
 def start_server(args: list[str], tmp_path: Path, host: str | None = "127.0.0.1") -> tuple[subprocess.Popen, str]:
@@ -113,7 +114,9 @@ def test_replay_at_speed_20_reaches_the_labelled_count_for_every_client_and_stop
     recording = make_recording(tmp_path / "knee_to_chest.csv", reps=3, hold_s=20.0)
     labels = read_labels(recording)
     proc, base = start_server(["--replay", str(recording), "--exercise", "knee_to_chest", "--speed", "20"], tmp_path)
-    clients = [SseClient(base + "/api/events") for _ in range(3)]
+    # One client as any SSE reader would open the stream, two as the dashboard does.
+    plain = SseClient(base + "/api/events")
+    clients = [plain] + [SseClient(base + "/api/events?events=engine,set_started,set_ended") for _ in range(2)]
     for client in clients:
         client.start()
     try:
@@ -132,13 +135,20 @@ def test_replay_at_speed_20_reaches_the_labelled_count_for_every_client_and_stop
     assert state["last_set"]["reps"] == labels.reps, output
     assert len(state["last_set"]["holds"]) == len(labels.holds_s)
     assert sessions[0]["reps"] == labels.reps and sessions[0]["status"] == "closed"
+    # the file played, the state still holds its count, as `backrep replay` gives it
+    assert state["exercise"] == "knee_to_chest" and state["set"] is None
+    replayed = replay_recording(read_recording(recording), "knee_to_chest")
+    assert state["reps"] == replayed.reps == labels.reps
+    assert state["holds"] == [hold.as_dict() for hold in replayed.holds]
+    assert {event for event, _, _ in plain.events} == {"message"}
     for client in clients:
         assert client.max_reps() == labels.reps
+    for client in clients[1:]:
         rep_events = [data["rep"] for event, _, data in client.events if event == "engine"
                       and data["kind"] == "rep_counted"]
         assert rep_events == list(range(1, labels.reps + 1))
         # every change has an id to resume from; only an unchanged state repeated goes without
-        assert all(event_id is not None for event, event_id, _ in client.events if event != "state")
+        assert all(event_id is not None for event, event_id, _ in client.events if event != "message")
         ids = [event_id for _, event_id, _ in client.events if event_id is not None]
         assert ids == sorted(ids) and len(ids) > labels.reps
     assert code == 0 and took_s < 5.0, output

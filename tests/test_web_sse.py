@@ -25,8 +25,9 @@ def test_comment_is_a_heartbeat_the_browser_ignores():
 
 
 def test_json_event_is_compact_and_one_line():
-    assert format_json_event({"reps": 3, "hold": {"active": True}}, event="state", id=12) == \
-        'event: state\nid: 12\ndata: {"reps":3,"hold":{"active":true}}\n\n'
+    assert format_json_event({"reps": 3, "hold": {"active": True}}, event="engine", id=12) == \
+        'event: engine\nid: 12\ndata: {"reps":3,"hold":{"active":true}}\n\n'
+    assert format_json_event({"reps": 3}, event=None, id=None) == 'data: {"reps":3}\n\n'
 
 
 @pytest.mark.parametrize("bad", [dict(event="a\nb"), dict(id="1\n2")])
@@ -52,7 +53,24 @@ def test_ids_increase_and_a_new_client_gets_the_current_state_first():
     assert hub.publish("state", {"reps": 1}) == 1
     assert hub.publish("engine", {"kind": "rep_counted"}) == 2
     listener = hub.subscribe()
-    assert _drain(listener) == ['event: state\nid: 2\ndata: {"reps":1}\n\n']
+    assert _drain(listener) == ['id: 2\ndata: {"reps":1}\n\n']
+
+
+def test_the_state_goes_out_as_plain_messages_and_named_events_only_to_who_asks():
+    # shared/interfaces.md: the stream carries the state. A standard client's ``onmessage``
+    # sees only unnamed messages, and one reading every ``data:`` line must find only states.
+    hub = LiveHub()
+    plain, everything = hub.subscribe(), hub.subscribe(events=frozenset({"engine", "set_ended"}))
+    hub.publish("state", {"reps": 1})
+    hub.publish("engine", {"kind": "rep_counted"})
+    hub.publish("set_ended", {"reps": 1})
+    hub.repeat_state({"reps": 1})
+    assert _drain(plain) == ['id: 1\ndata: {"reps":1}\n\n', 'data: {"reps":1}\n\n']
+    assert _drain(everything) == ['id: 1\ndata: {"reps":1}\n\n', 'event: engine\nid: 2\ndata: {"kind":"rep_counted"}\n\n',
+                                  'event: set_ended\nid: 3\ndata: {"reps":1}\n\n', 'data: {"reps":1}\n\n']
+    # and reconnecting, each gets what it missed of what it takes
+    assert _drain(hub.subscribe(last_event_id=1)) == []
+    assert len(_drain(hub.subscribe(last_event_id=1, events=frozenset({"engine"})))) == 1
 
 
 def test_reconnecting_client_gets_exactly_what_it_missed():
@@ -60,8 +78,8 @@ def test_reconnecting_client_gets_exactly_what_it_missed():
     for n in range(5):
         hub.publish("state", {"reps": n})
     listener = hub.subscribe(last_event_id=3)
-    assert _drain(listener) == ['event: state\nid: 4\ndata: {"reps":3}\n\n',
-                                'event: state\nid: 5\ndata: {"reps":4}\n\n']
+    assert _drain(listener) == ['id: 4\ndata: {"reps":3}\n\n',
+                                'id: 5\ndata: {"reps":4}\n\n']
     up_to_date = hub.subscribe(last_event_id=5)
     assert _drain(up_to_date) == []
 
@@ -71,7 +89,7 @@ def test_a_client_older_than_the_ring_gets_the_current_state():
     for n in range(10):
         hub.publish("state", {"reps": n})
     listener = hub.subscribe(last_event_id=2)
-    assert _drain(listener) == ['event: state\nid: 10\ndata: {"reps":9}\n\n']
+    assert _drain(listener) == ['id: 10\ndata: {"reps":9}\n\n']
 
 
 def test_slow_client_is_dropped_without_blocking_the_publisher():
@@ -119,4 +137,4 @@ def test_a_new_client_is_not_dropped_for_a_publish_before_its_stream_has_started
     listener = hub.subscribe(name="tablet")
     hub.set_state({"reps": 1})           # the worker has not taken the backlog yet
     assert not listener.dropped and hub.dropped_total == 0
-    assert [m.split("\n")[1] for m in _drain(listener)] == ["id: 1", "id: 2"]
+    assert [m.split("\n")[0] for m in _drain(listener)] == ["id: 1", "id: 2"]

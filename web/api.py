@@ -254,6 +254,11 @@ def _connection_closer(environ) -> "Callable[[], None] | None":
     return close
 
 
+#: Named events a live stream carries when asked (``?events=engine,set_ended``), besides the
+#: state, which every stream carries as its plain messages (shared/interfaces.md).
+LIVE_NAMED_EVENTS = frozenset({"engine", "set_started", "set_ended"})
+
+
 @bp.get("/events")
 def events():
     live = _ext("live")
@@ -262,7 +267,12 @@ def events():
         last_id = int(last_id_text) if last_id_text else None
     except ValueError:
         last_id = None
-    listener = live.subscribe(last_id, name=request.remote_addr or "")
+    asked = [name for name in request.args.get("events", "").split(",") if name]
+    unknown = sorted(set(asked) - LIVE_NAMED_EVENTS)
+    if unknown:
+        return _error(400, f"unknown live event {unknown[0]!r}: the named ones are "
+                           f"{', '.join(sorted(LIVE_NAMED_EVENTS))}")
+    listener = live.subscribe(last_id, name=request.remote_addr or "", events=frozenset(asked))
     if listener is None:
         response = _error(503, "too many live streams open; close a tab or tablet")
         response.headers["Retry-After"] = "5"

@@ -62,14 +62,17 @@ OPENAPI: dict = {
             "200": {"description": "State.", "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/State"}}}}}}},
         "/api/events": {"get": {
-            "summary": "Server-Sent Events: `state` whenever it changes, `engine` (rep_counted, hold_ended, ...), "
-                       "`set_started`, `set_ended`. Every change has an `id:`; send `Last-Event-ID` to get "
-                       "what you missed from a short ring. An unchanged `state` is repeated without an id "
+            "summary": "Server-Sent Events: the state whenever it changes, as plain (unnamed) messages; "
+                       "with `?events=` also the named events asked for: `engine` (rep_counted, hold_ended, "
+                       "...), `set_started`, `set_ended`. Every change has an `id:`; send `Last-Event-ID` to "
+                       "get what you missed from a short ring. An unchanged state is repeated without an id "
                        "(not kept in the ring). A comment heartbeat every few seconds.",
-            "parameters": [{"name": "Last-Event-ID", "in": "header", "schema": {"type": "integer"}}],
+            "parameters": [{"name": "Last-Event-ID", "in": "header", "schema": {"type": "integer"}},
+                           {"name": "events", "in": "query", "description": "Named events to add, comma-separated.",
+                            "schema": {"type": "string", "example": "engine,set_started,set_ended"}}],
             "responses": {"200": {"description": "An endless event stream.",
                                   "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-                          "503": _ERROR}}},
+                          "400": _ERROR, "503": _ERROR}}},
         "/api/health": {"get": {"summary": "Open live streams, their limit, streams dropped for being slow.",
                                 "responses": {"200": {"description": "Health.", "content": {"application/json": {
                                     "schema": {"type": "object", "properties": {

@@ -29,9 +29,9 @@ def format_sse(data: str | None = None, *, event: str | None = None, id: int | s
     return "\n".join(lines) + "\n\n"
 
 
-def format_json_event(payload: dict, *, event: str, id: int | None) -> str:
-    """One event whose data is compact JSON (always a single ``data:`` line); ``id=None``
-    leaves the id out."""
+def format_json_event(payload: dict, *, event: str | None, id: int | None) -> str:
+    """One event whose data is compact JSON (always a single ``data:`` line); ``event=None``
+    makes it a plain message, ``id=None`` leaves the id out."""
     return format_sse(json.dumps(payload, separators=(",", ":")), event=event, id=id)
 
 

@@ -45,15 +45,16 @@ const backrep = (() => {
   function live(handlers) {
     let source = null;
     const open = () => {
-      source = new EventSource("/api/events");
-      source.addEventListener("state", (e) => {
+      const named = ["engine", "set_started", "set_ended"].filter((name) => handlers[name]);
+      source = new EventSource(named.length ? `/api/events?events=${named.join(",")}` : "/api/events");
+      source.addEventListener("message", (e) => {
         const state = JSON.parse(e.data);
         connected(true);
         showSensor(state);
         if (handlers.state) handlers.state(state);
       });
-      for (const name of ["engine", "set_started", "set_ended"]) {
-        source.addEventListener(name, (e) => handlers[name] && handlers[name](JSON.parse(e.data), e));
+      for (const name of named) {
+        source.addEventListener(name, (e) => handlers[name](JSON.parse(e.data), e));
       }
       source.onerror = () => {
         connected(false);
