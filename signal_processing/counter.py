@@ -295,9 +295,15 @@ class RepCounter:
         return self.hold_start_s is not None
 
     def hold_elapsed_s(self) -> float:
+        """How long the hold under way has lasted: never more than it will be found to have
+        lasted when it ends, so that a hold shown done at its target is saved at it too."""
         if self.hold_start_s is None:
             return 0.0
-        return max(0.0, self.t_s - self.delay_s - self.hold_start_s)
+        # A hold that ends is timed to no earlier than when the thigh last went faster than
+        # the speed mark, less the movement's tail (see `_end_hold`): the timer runs to that.
+        # Moving (maybe on the way back), it waits; sway that settles again lets it run on.
+        moved_s = self.t_s if self.fast_since_s is None else self.fast_since_s
+        return max(0.0, moved_s - self.delay_s - self._tail_s() - self.hold_start_s)
 
     def _in_documented_start_pose(self, angle_deg: float) -> bool:
         pose = self.exercise.start_pose_deg
