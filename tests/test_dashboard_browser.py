@@ -282,3 +282,43 @@ def test_a_private_dashboard_asks_for_the_pin_then_shows_the_live_view(browser, 
         finally:
             hub.close_all()
     store.close()
+
+
+def test_the_count_is_spoken_once_each_the_dose_is_marked_and_nothing_past_it_is_cheered(browser, tmp_path):
+    # A set whose start could not be saved (no id), a rep taken back and counted again, and one
+    # rep past the dose of three: each rep is spoken once, the third says the set is done, the
+    # fourth is counted silently (the programme never pushes past the dose).
+    store = Store.in_dir(tmp_path)
+    hub = LiveHub()
+    state = {"exercise": "heel_slide", "phase": "ready", "reps": 0, "holds": [], "target_reps": 3,
+             "leg": "left", "set": {"id": None, "exercise": "heel_slide", "leg": "left", "target_reps": 3},
+             "last_set": None, "hold": {"active": False, "elapsed_s": 0.0, "target_s": 0.0},
+             "sensor": {"state": "reading", "rate_hz": 100.0}, "mode": "sensor", "angle_deg": 0.0}
+    hub.set_state(state)
+    app = create_app({"HEARTBEAT_S": 1.0, "PAIRING_PIN": PIN}, live=hub, store=store, programme=programme())
+    with served(app) as base:
+        try:
+            page = browser.new_page(viewport=TABLET)
+            page.add_init_script("""
+                window.__said = [];
+                Object.defineProperty(window, "speechSynthesis", {value: {
+                    speak: (u) => window.__said.push(u.text), cancel: () => {}}});
+                localStorage.setItem("backrep-speech-on", "1");
+            """)
+            page.goto(base + "/")
+            expect(page.locator("#reps")).to_have_text("0")
+            time.sleep(0.5)   # the stream is open
+            t_s = 10.0
+            for kind, rep in [("rep_counted", 1), ("rep_counted", 2), ("rep_retracted", None),
+                              ("rep_counted", 2), ("rep_counted", 3), ("rep_counted", 4)]:
+                t_s += 3.0
+                hub.publish("engine", {"kind": kind, "t_s": t_s, "rep": rep, "set_id": None})
+                state = {**state, "reps": rep or state["reps"] - 1}
+                hub.set_state(state)
+            expect(page.locator("#reps")).to_have_text("4")
+            page.wait_for_function("window.__said.length >= 4")
+            time.sleep(0.3)
+            assert page.evaluate("window.__said") == ["1", "2", "2", "3. Set complete: rest now."]
+        finally:
+            hub.close_all()
+    store.close()

@@ -7,8 +7,8 @@
   let chosen = { exercise: localStorage.getItem("backrep-exercise"), leg: localStorage.getItem("backrep-leg") };
   let last = null;              // the previous state, to notice changes
   let goUntil = 0;
-  let holdDoneAnnounced = null; // start of the hold whose target was announced
-  const announced = new Set();  // "set:rep" already cued, so a replayed event is not cued twice
+  let holdDoneAnnounced = false; // the hold under way has been announced done
+  const announced = new Set();  // engine events already cued, so a replayed event is not cued twice
   const trace = [];             // [t_s, angle_deg] over the last 30 s of data time
 
   // -- cues: WebAudio beeps and optional Web Speech ------------------------------------------
@@ -150,8 +150,9 @@
       text("hold-target", `hold ${Math.round(hold.target_s)} s`);
       const pct = Math.min(100, (100 * elapsed) / hold.target_s);
       $("ring").setAttribute("stroke-dasharray", `${pct.toFixed(1)} 100`);
-      if (done && holdDoneAnnounced !== `${state.set.id}:${state.holds.length}`) {
-        holdDoneAnnounced = `${state.set.id}:${state.holds.length}`;
+      if (!hold.active) holdDoneAnnounced = false;   // once per hold, whatever the set's id
+      if (done && !holdDoneAnnounced) {
+        holdDoneAnnounced = true;
         beep([[660, 0.15], [990, 0.3]]); say("Hold done");
       }
     }
@@ -209,12 +210,19 @@
   }
   document.addEventListener("backrep-theme", drawTrace);
 
-  function onEngine(event) {
-    const key = `${event.set_id}:${event.kind}:${event.rep || event.t_s}`;
+  function onEngine(event, message) {
+    // Each event once, though a reconnect replays it: by its id (and time, as ids start again
+    // when the service does). Not by rep number: a rep taken back is counted again as the same.
+    const key = `${message ? message.lastEventId : ""}:${event.kind}:${event.t_s}`;
     if (announced.has(key)) return;
     announced.add(key);
-    if (event.kind === "rep_counted") { beep([[880, 0.12]]); say(String(event.rep)); }
-    else if (event.kind === "hold_ended" && last && last.hold && last.hold.elapsed_s < last.hold.target_s) {
+    const target = last ? last.target_reps : 0;
+    if (event.kind === "rep_counted") {
+      if (!target || event.rep < target) { beep([[880, 0.12]]); say(String(event.rep)); }
+      else if (event.rep === target) { beep([[880, 0.12], [660, 0.4]]); say(`${event.rep}. Set complete: rest now.`); }
+      // past the dose: counted and shown, never cheered on
+    } else if (event.kind === "hold_ended" && event.hold && last && last.hold
+               && event.hold.duration_s < last.hold.target_s) {
       beep([[440, 0.2]]); // the hold ended short of its target: a lower tone, no words
     }
   }
