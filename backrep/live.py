@@ -152,15 +152,18 @@ class LiveHub:
                 return None
             listener = Listener(queue.Queue(maxsize=self._queue_size), name=name, events=frozenset(events))
             oldest = self._ring[0][0] if self._ring else self._next_id
+            backlog = None
             if last_event_id is not None and oldest <= last_event_id + 1 <= self._next_id:
                 backlog = [message for event_id, event, message in self._ring
                            if event_id > last_event_id and _wants(listener, event)]
-            else:
+            if backlog is None or len(backlog) > self._queue_size:
+                # New, or away too long for the ring (or for its own queue: the oldest of what
+                # it missed would be cut, silently): it starts again from the current state,
+                # re-sent under the latest id, so ids stay increasing.
                 backlog = []
                 if self._state:
-                    # Re-send the current state under the latest id, so ids stay increasing.
                     backlog.append(format_json_event(self._state, event=None, id=self._next_id - 1))
-            for message in backlog[-self._queue_size:]:
+            for message in backlog:
                 listener.queue.put_nowait(message)
             self._listeners.add(listener)
             return listener

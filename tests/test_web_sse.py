@@ -92,6 +92,14 @@ def test_a_client_older_than_the_ring_gets_the_current_state():
     assert _drain(listener) == ['id: 10\ndata: {"reps":9}\n\n']
 
 
+def test_a_client_that_missed_more_than_its_queue_holds_gets_the_current_state_not_a_cut_backlog():
+    hub = LiveHub(ring_size=128, queue_size=4)
+    for n in range(10):
+        hub.publish("state", {"reps": n})
+    assert _drain(hub.subscribe(last_event_id=2)) == ['id: 10\ndata: {"reps":9}\n\n']
+    assert len(_drain(hub.subscribe(last_event_id=6))) == 4
+
+
 def test_slow_client_is_dropped_without_blocking_the_publisher():
     hub = LiveHub(queue_size=3)
     slow = hub.subscribe()
