@@ -590,7 +590,7 @@ def _engine_summary(current: _OpenSet) -> dict:
     holds = list(state.get("holds") or [])
     return {"exercise": current.exercise, "leg": current.leg, "reps": state.get("reps", 0), "holds": holds,
             "hold_durations_s": [h.get("duration_s") for h in holds if isinstance(h, dict)],
-            "saved": False}
+            "target_reps": current.target_reps, "hold_target_s": current.hold_target_s, "saved": False}
 
 
 def _summary(record: SetRecord) -> dict:

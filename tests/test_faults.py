@@ -391,6 +391,8 @@ def test_a_set_started_on_a_full_disk_is_counted_live_and_leaves_nothing_half_ma
 
     assert played.service.error is None
     assert played.summary["reps"] == labels.reps and played.summary["saved"] is False
+    # and the dashboard's summary reads "10 / 10", not "10 / undefined"
+    assert played.summary["target_reps"] == 10 and played.summary["hold_target_s"] == 0.0
     # the set itself could not be saved, so none of its reps were: no rep without a set
     assert store.sets() == []
     with sqlite3.connect(store.path) as db:
