@@ -5,6 +5,7 @@ open set), and gives the web workers one second, well inside systemd's and the t
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import logging.config
 import signal
@@ -128,20 +129,41 @@ def show_pin(pin: str, url: str, reading_needs_token: bool) -> None:
              pin, url, who)
 
 
+LOCK_FILENAME = "serve.lock"
+
+
+def _data_dir_lock(data_dir: Path):
+    """An exclusive lock on the data directory, or a one-line refusal: a second ``serve`` on the
+    same directory would mark the running one's open set as interrupted, and reset its sensor."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(data_dir / LOCK_FILENAME, "a")
+    except OSError as exc:
+        raise InputFileError(str(data_dir), f"cannot use as the data directory: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise UsageError(f"another backrep serve is already using {data_dir}; stop it first "
+                         "(systemctl stop backrep)") from None
+    return lock
+
+
 def run(args) -> int:
     config = _apply_overrides(load_config(args.config, required=args.config is not None), args)
     logging.config.dictConfig(logging_config(config.log_level))
     data_dir = config.resolved_data_dir()
+    lock = _data_dir_lock(data_dir)   # held for the process's life, before the sensor is touched
     source = build_source(args, config, data_dir)
     try:
         store = Store.in_dir(data_dir)
+        interrupted = store.recover_interrupted(time.time())
     except OSError as exc:
         source.close()
         raise InputFileError(str(data_dir), f"cannot use as the data directory: {exc}") from None
-    except sqlite3.Error as exc:  # a damaged or foreign file
+    except sqlite3.Error as exc:  # a damaged or foreign file, or one locked by another program
         source.close()
         raise InputFileError(str(data_dir / Store.FILENAME), f"cannot open the history: {exc}") from None
-    interrupted = store.recover_interrupted(time.time())
     if interrupted:
         log.warning("marked %d set(s) left open by a crash as interrupted: %s", len(interrupted), interrupted)
 
@@ -221,5 +243,6 @@ def run(args) -> int:
     service.stop(timeout_s=2.0)
     server.task_dispatcher.shutdown(cancel_pending=True, timeout=1.0)
     store.close()
+    lock.close()
     log.info("stopped")
     return status

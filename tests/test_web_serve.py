@@ -195,6 +195,43 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, words):
     assert words in err and err.count("\n") == 1 and err.startswith("backrep: error: ")
 
 
+def test_a_damaged_history_is_one_line_and_exit_2_not_an_internal_error(tmp_path, capsys):
+    from backrep.store import Store
+
+    store = Store.in_dir(tmp_path / "d")
+    for n in range(300):
+        store.start_set(exercise="heel_slide", leg="left", target_reps=10, hold_target_s=0.0, source="demo",
+                        at_unix_s=1.7e9 + n)
+    store.close()
+    path = tmp_path / "d" / Store.FILENAME
+    damaged = bytearray(path.read_bytes())
+    damaged[2 * 4096:6 * 4096] = os.urandom(4 * 4096)       # a power cut's torn pages
+    path.write_bytes(bytes(damaged))
+    assert main(["serve", "--demo", "--port", "0", "--data-dir", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot open the history" in err and Store.FILENAME in err
+
+
+def test_a_second_serve_on_the_same_data_refuses_and_leaves_the_running_set_alone(tmp_path):
+    recording = make_recording(tmp_path / "knee_to_chest.csv", reps=2, hold_s=20.0)
+    proc, base = start_server(["--replay", str(recording), "--exercise", "knee_to_chest", "--speed", "1"], tmp_path)
+    try:
+        running = get_json(base + "/api/state")["set"]
+        assert running is not None
+        second = subprocess.run([sys.executable, "-m", "backrep", "serve", "--demo", "--port", str(free_port()),
+                                 "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, timeout=30)
+        assert second.returncode == 2, second.stderr
+        assert second.stderr.count("\n") == 1 and "another backrep serve is already using" in second.stderr
+        from backrep.store import Store
+
+        store = Store.in_dir(tmp_path / "data")
+        assert [record.status for record in store.sets()] == ["open"]   # not marked interrupted
+        store.close()
+        assert get_json(base + "/api/state")["set"] == running
+    finally:
+        stop_server(proc)
+
+
 def test_vanished_tablets_free_their_streams(tmp_path):
     """Streams whose clients disappear without a word are noticed at the next heartbeat."""
     config = tmp_path / "config.toml"
