@@ -456,6 +456,12 @@ class EmulatedLsm6ds(EmulatedChip):
             return words & 0xFF
         if register == L.FIFO_STATUS2:
             high = (words >> 8) & (0b11 if self.tagged else 0x0F)
+            if self.tagged:
+                # FIFO_OVR_IA says full now; FIFO_OVR_LATCHED, an overrun since the last read
+                # of this register, which clears it
+                latched, self._overrun = self._overrun, False
+                return (high | (L.FIFO_STATUS2_OVERRUN if words >= self.fifo_capacity_units else 0)
+                        | (L.DSOX_FIFO_STATUS2_OVR_LATCHED if latched else 0))
             return high | (L.FIFO_STATUS2_OVERRUN if self._overrun else 0)
         if self.tagged and L.DSOX_FIFO_DATA_OUT_TAG <= register <= 0x7E:
             if register == L.DSOX_FIFO_DATA_OUT_TAG:

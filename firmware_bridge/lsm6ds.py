@@ -34,7 +34,10 @@ ODR_SHIFT = 4
 FS_SHIFT = 2
 FIFO_MODE_BYPASS = 0b000
 FIFO_MODE_CONTINUOUS = 0b110
-FIFO_STATUS2_OVERRUN = 0x40      # OVER_RUN on DS3, FIFO_OVR_IA on DSOX
+FIFO_STATUS2_OVERRUN = 0x40      # OVER_RUN on DS3, FIFO_OVR_IA on DSOX: full now
+#: DSOX's FIFO_OVR_LATCHED: an overrun since FIFO_STATUS2 was last read. FIFO_OVR_IA alone
+#: misses one during a burst that then drains the FIFO (it is clear again by the check).
+DSOX_FIFO_STATUS2_OVR_LATCHED = 0x08
 RESET_WAIT_S = 0.05
 
 # LSM6DSOX
@@ -80,6 +83,8 @@ def odr_for(rate_hz: float) -> tuple[int, float]:
 
 
 class _Lsm6dsBase:
+    #: FIFO_STATUS2 bits that say the FIFO overran.
+    OVERRUN_BITS = FIFO_STATUS2_OVERRUN
     who_am_i: int = 0
     family = "lsm6ds"
 
@@ -130,7 +135,7 @@ class _Lsm6dsBase:
     def _overran(self) -> bool:
         """Checked after a burst: the FIFO keeps filling while it is read, and an overrun during
         the burst shifts its head, so the words just read cannot be trusted."""
-        return bool(self.device.read_u8(FIFO_STATUS2) & FIFO_STATUS2_OVERRUN)
+        return bool(self.device.read_u8(FIFO_STATUS2) & self.OVERRUN_BITS)
 
     def _restart_after_overflow(self) -> FifoRead:
         self.reset_fifo()
@@ -152,6 +157,7 @@ class _Lsm6dsBase:
 
 
 class Lsm6dsox(_Lsm6dsBase):
+    OVERRUN_BITS = FIFO_STATUS2_OVERRUN | DSOX_FIFO_STATUS2_OVR_LATCHED
     """LSM6DSOX (and LSM6DSO, same map): tagged FIFO."""
 
     who_am_i = WHO_AM_I_DSOX
@@ -177,7 +183,7 @@ class Lsm6dsox(_Lsm6dsBase):
     def read_fifo(self) -> FifoRead:
         status1, status2 = self.device.read_burst(FIFO_STATUS1, 2)
         counted_at_s = self.clock.monotonic()
-        if status2 & FIFO_STATUS2_OVERRUN:
+        if status2 & self.OVERRUN_BITS:
             return self._restart_after_overflow()
         words = (status2 & 0b11) << 8 | status1
         if not words and not self._carried:
