@@ -74,6 +74,12 @@ MODELS: dict[int, Model] = {
     0x68: Model("mpu6050", 1024, False),
     0x70: Model("mpu6500", 512, True),
     0x71: Model("mpu9250", 512, True),
+    # Boards sold as MPU-6050 (GY-521 and the like) often carry look-alikes that answer
+    # otherwise, with the same registers: 0x72 as a 6050, 0x73 (MPU-9255) and 0x98 as the
+    # 6500 family (a FIFO of 512 bytes, the smaller and so the safe size).
+    0x72: Model("mpu6050", 1024, False),
+    0x73: Model("mpu9255", 512, True),
+    0x98: Model("mpu6500", 512, True),
 }
 
 

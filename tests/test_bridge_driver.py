@@ -71,6 +71,17 @@ def test_an_unknown_chip_is_refused_naming_bus_address_and_what_it_said():
     assert "0x68" in str(err.value) and "0x12" in str(err.value) and "emulated" in str(err.value)
 
 
+@pytest.mark.parametrize("who_am_i", [0x72, 0x73, 0x98])
+def test_look_alike_chips_sold_as_mpu6050s_are_read(who_am_i):
+    clock = SimulatedClock()
+    bus = emulated_bus_from_recording(synthetic_trace(5), clock=clock)
+    chip = bus.chips[0x68]
+    chip.WHO_AM_I = {"mpu6050": who_am_i}   # what GY-521 boards with other dies answer
+    chip.power_on()
+    with open_stream(bus, clock=clock, settings=NO_CALIBRATION) as stream:
+        assert stream.read(1.0) is not None
+
+
 def test_nothing_on_the_bus_is_a_lookup_error_that_points_at_doctor():
     with pytest.raises(SensorNotFoundError) as err:
         open_stream(EmulatedBus(SimulatedClock()), clock=SimulatedClock())

@@ -225,3 +225,4 @@ def test_the_emulated_bus_refuses_what_smbus_refuses():
     with pytest.raises(OSError) as err:
         bus.read_byte_data(0x50, 0)                              # nobody at 0x50
     assert err.value.errno == errno.EREMOTEIO
+
