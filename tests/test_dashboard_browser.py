@@ -284,6 +284,29 @@ def test_a_private_dashboard_asks_for_the_pin_then_shows_the_live_view(browser, 
     store.close()
 
 
+def test_a_tablet_unpaired_while_watching_is_asked_for_the_pin_not_left_reconnecting(browser, tmp_path):
+    store = Store.in_dir(tmp_path)
+    hub = LiveHub()
+    hub.set_state({"exercise": None, "phase": "idle", "reps": 0, "holds": [], "set": None, "last_set": None,
+                   "hold": {"active": False, "elapsed_s": 0.0, "target_s": 0.0},
+                   "sensor": {"state": "reading", "rate_hz": 100.0}, "mode": "sensor"})
+    app = create_app({"HEARTBEAT_S": 1.0, "PAIRING_PIN": PIN, "REQUIRE_TOKEN_FOR_READING": True}, live=hub,
+                     store=store, programme=programme())
+    with served(app) as base:
+        try:
+            page = browser.new_page(viewport=TABLET)
+            page.goto(base + "/")
+            page.locator("#pair-pin").fill(PIN)
+            page.locator("#pair-submit").click()
+            expect(page.locator(".exercise")).to_have_count(4)
+            app.extensions["backrep"]["access"].revoke_all()          # "unpair every tablet"
+            hub.close_all()                                            # the stream ends (a restart)
+            expect(page.locator("#pairing")).to_be_visible(timeout=15_000)
+        finally:
+            hub.close_all()
+    store.close()
+
+
 def test_the_count_is_spoken_once_each_the_dose_is_marked_and_nothing_past_it_is_cheered(browser, tmp_path):
     # A set whose start could not be saved (no id), a rep taken back and counted again, and one
     # rep past the dose of three: each rep is spoken once, the third says the set is done, the

@@ -60,7 +60,11 @@ const backrep = (() => {
         connected(false);
         document.getElementById("sensor").dataset.state = "offline";
         text("sensor-state", "no connection");
-        if (source.readyState === EventSource.CLOSED) setTimeout(open, 3000);
+        if (source.readyState === EventSource.CLOSED) {
+          // Refused, not cut off: too many streams (503), or this tablet was unpaired (401). A
+          // plain request tells which, and asks for the PIN on a 401; then the stream again.
+          request("/api/state").catch(() => {}).finally(() => setTimeout(open, 3000));
+        }
       };
     };
     open();

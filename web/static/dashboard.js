@@ -103,7 +103,9 @@
     catch (err) { $("start-error").hidden = false; text("start-error", err.message); }
   });
   $("stop").addEventListener("click", async () => {
-    try { await post("/api/sets/stop"); } catch (err) { /* already stopped: the state says so */ }
+    $("stop-error").hidden = true;
+    try { await post("/api/sets/stop"); }
+    catch (err) { $("stop-error").hidden = false; text("stop-error", `Not stopped: ${err.message}`); }
   });
 
   // -- live state ---------------------------------------------------------------------------
