@@ -256,8 +256,8 @@ def test_dark_theme_toggle_is_remembered(browser, manual_server):
     assert light != dark and page.evaluate(background) == dark
 
 
-def test_a_private_dashboard_asks_for_the_pin_then_shows_the_live_view(browser, tmp_path):
-    """``require_token_for_reading``: the page itself is locked until the tablet pairs."""
+def private_dashboard(tmp_path):
+    """An idle service's app whose every page and stream needs pairing: store, hub and app."""
     store = Store.in_dir(tmp_path)
     hub = LiveHub()
     hub.set_state({"exercise": None, "phase": "idle", "reps": 0, "holds": [], "set": None, "last_set": None,
@@ -265,6 +265,12 @@ def test_a_private_dashboard_asks_for_the_pin_then_shows_the_live_view(browser, 
                    "sensor": {"state": "reading", "rate_hz": 100.0}, "mode": "sensor"})
     app = create_app({"HEARTBEAT_S": 1.0, "PAIRING_PIN": PIN, "REQUIRE_TOKEN_FOR_READING": True}, live=hub,
                      store=store, programme=programme())
+    return store, hub, app
+
+
+def test_a_private_dashboard_asks_for_the_pin_then_shows_the_live_view(browser, tmp_path):
+    """``require_token_for_reading``: the page itself is locked until the tablet pairs."""
+    store, hub, app = private_dashboard(tmp_path)
     with served(app) as base:
         try:
             page = browser.new_page(viewport=TABLET)
@@ -285,13 +291,7 @@ def test_a_private_dashboard_asks_for_the_pin_then_shows_the_live_view(browser, 
 
 
 def test_a_tablet_unpaired_while_watching_is_asked_for_the_pin_not_left_reconnecting(browser, tmp_path):
-    store = Store.in_dir(tmp_path)
-    hub = LiveHub()
-    hub.set_state({"exercise": None, "phase": "idle", "reps": 0, "holds": [], "set": None, "last_set": None,
-                   "hold": {"active": False, "elapsed_s": 0.0, "target_s": 0.0},
-                   "sensor": {"state": "reading", "rate_hz": 100.0}, "mode": "sensor"})
-    app = create_app({"HEARTBEAT_S": 1.0, "PAIRING_PIN": PIN, "REQUIRE_TOKEN_FOR_READING": True}, live=hub,
-                     store=store, programme=programme())
+    store, hub, app = private_dashboard(tmp_path)
     with served(app) as base:
         try:
             page = browser.new_page(viewport=TABLET)
