@@ -473,7 +473,7 @@ class RepCounter:
         leaving it with no rest at the old level between (the other leg rocks this thigh from
         its rest and back; a person who settled lower tilts from there and back): then a
         movement from it and back as big as a rep was one. Within the band, the rests drift
-        there. A rest the thigh first settles at home from a rep is one, wherever it is: real
+        there once the thigh has lain there a long rest. A rest the thigh first settles at home from a rep is one, wherever it is: real
         sets drift, and come home past where they lay."""
         self.rest_deg = level_deg
         home = not self._settled_since_rep
@@ -499,6 +499,12 @@ class RepCounter:
                 events.append(self._count_rep(d.out_deg, duration_s, self._still_since_s - self.delay_s))
                 self._settled_since_rep = True
                 self._last_peak_deg = None
+        drifted = not dip and (level_deg < lo or level_deg > hi)
+        if drifted and not home and t_s - self._still_since_s < self.settings.long_rest_s:
+            # Drifted there only once lain there a long rest: the turn of a slow rock lingers
+            # in the band for a second, and rocks a little bigger each time carried the rests
+            # up rock by rock until the way back from one was a tilt.
+            return events
         self._lain_at(level_deg)
         return events
 

@@ -698,6 +698,24 @@ def test_slow_rocks_from_the_other_leg_the_other_way_are_no_tilts(rock_deg, rock
     assert pelvic_tilts_counted(plan, t + 2.0, step_s=0.02) == 8
 
 
+@pytest.mark.parametrize("rocks_deg, rock_s", [((1.0, 1.9, 2.8, 3.6), 2.5), ((1.4, 2.2, 2.7, 3.3), 2.5),
+                                                ((0.9, 1.8, 2.6, 3.5, 3.5), 2.0)])
+def test_rocks_of_growing_size_do_not_carry_the_rest_up_to_where_a_tilt_starts(rocks_deg, rock_s):
+    # Eight 5-degree tilts down, then the other leg's set rocks this thigh up and straight
+    # back, each rock a little bigger. The turn of each rock lingers within the settled band for
+    # about a second, less than a band beyond the last: taken as the rest drifting there, the
+    # rest climbed rock by rock, and the way down from the last rock was a tilt (simulated sets
+    # counted 9 to 13 of 8). A rest drifts only where the thigh has lain for a while.
+    plan, t = [(3.0, 3.0, 45.0)], 9.0
+    for _ in range(8):
+        plan += [(t, 3.0, 40.0), (t + 3.0, 3.0, 45.0)]
+        t += 9.0
+    for rock_deg in rocks_deg:
+        plan += [(t, rock_s, 45.0 + rock_deg), (t + rock_s, rock_s, 45.0)]
+        t += 2 * rock_s + 3.0
+    assert pelvic_tilts_counted(plan, t + 2.0, step_s=0.02) == 8
+
+
 @pytest.mark.parametrize("drop_deg, rest_s, after_reps", [(3.5, 2.0, 4), (4.5, 1.5, 4), (4.5, 3.0, 5), (3.0, 2.0, 6)])
 def test_tilts_go_on_counting_from_a_rest_a_little_lower_with_short_rests(drop_deg, rest_s, after_reps):
     # The person settles lower by most of a tilt part way through the set, and tilts on from
