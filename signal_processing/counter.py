@@ -473,8 +473,9 @@ class RepCounter:
         leaving it with no rest at the old level between (the other leg rocks this thigh from
         its rest and back; a person who settled lower tilts from there and back): then a
         movement from it and back as big as a rep was one. Within the band, the rests drift
-        there once the thigh has lain there a long rest. A rest the thigh first settles at home from a rep is one, wherever it is: real
-        sets drift, and come home past where they lay."""
+        there once the thigh has lain there a long rest. A rest the thigh first settles at home
+        from a rep is one, wherever it is: real sets drift, and come home past where they
+        lay."""
         self.rest_deg = level_deg
         home = not self._settled_since_rep
         self._settled_since_rep = True
