@@ -219,8 +219,9 @@ class EmulatedChip:
         self._tick = last
         tau = ticks * period
         accel, gyro = self.trace.at(tau)
+        gyro = gyro + self.gyro_bias_dps + self.gyro_startup_dps(tau)
         raw = np.concatenate([self._quantise(accel, self.accel_g_per_lsb()),
-                              self._quantise(gyro + self.gyro_bias_dps, self.gyro_dps_per_lsb())], axis=1)
+                              self._quantise(gyro, self.gyro_dps_per_lsb())], axis=1)
         for start, length in self.faults.stuck:
             frozen = np.flatnonzero((tau >= start) & (tau < start + length))
             for k in frozen:
@@ -230,6 +231,10 @@ class EmulatedChip:
         self._set_data_registers(raw[-1])
         if self.fifo_enabled():
             self._push(self.encode(raw, ticks))
+
+    def gyro_startup_dps(self, tau_s: np.ndarray) -> np.ndarray | float:
+        """The gyroscope's error while it settles after waking, at chip times ``tau_s``."""
+        return 0.0
 
     @staticmethod
     def _quantise(values: np.ndarray, per_lsb: float) -> np.ndarray:
@@ -308,7 +313,15 @@ class EmulatedMpu6050(EmulatedChip):
         self.fifo_capacity_units = M.MODELS[self.WHO_AM_I[model]].fifo_bytes
         super().__init__(trace, clock, faults, **kwargs)
 
+    #: Zero-rate output just after waking, within 1 dps of final by 30 ms (the product
+    #: specification's typical ZRO settling time): 20 dps decaying with 7.5 ms, and settled
+    #: (under 0.1 dps, put at nothing) from 40 ms.
+    STARTUP_DPS = np.array([20.0, -14.0, 9.0])
+    STARTUP_TAU_S = 0.0075
+    STARTUP_S = 0.04
+
     def power_on(self) -> None:
+        self._woke_s: float | None = None
         self.regs = bytearray(256)
         self.regs[M.PWR_MGMT_1] = M.PWR_MGMT_1_SLEEP
         self.regs[M.WHO_AM_I] = self.WHO_AM_I[self.sensor]
@@ -319,6 +332,13 @@ class EmulatedMpu6050(EmulatedChip):
 
     def fifo_enabled(self) -> bool:
         return bool(self.regs[M.USER_CTRL] & M.USER_CTRL_FIFO_EN) and bool(self.regs[M.FIFO_EN])
+
+    def gyro_startup_dps(self, tau_s: np.ndarray) -> np.ndarray | float:
+        if self._woke_s is None:
+            return 0.0
+        since_s = np.maximum(np.asarray(tau_s) - self._woke_s, 0.0)
+        settling = np.where(since_s < self.STARTUP_S, np.exp(-since_s / self.STARTUP_TAU_S), 0.0)
+        return settling[:, None] * self.STARTUP_DPS
 
     def rate_hz(self) -> float:
         base = 1000.0 if self.regs[M.CONFIG] & 0b111 in range(1, 7) else 8000.0
@@ -372,6 +392,8 @@ class EmulatedMpu6050(EmulatedChip):
         if register == M.PWR_MGMT_1 and value & M.PWR_MGMT_1_DEVICE_RESET:
             self.power_on()
             return
+        if register == M.PWR_MGMT_1 and not self.running() and not value & M.PWR_MGMT_1_SLEEP:
+            self._woke_s = self._now_s
         if register == M.USER_CTRL and value & M.USER_CTRL_FIFO_RESET:
             self.fifo.clear()
             value &= ~M.USER_CTRL_FIFO_RESET   # self-clearing

@@ -50,6 +50,9 @@ RANGE_SHIFT = 3                      # FS_SEL / AFS_SEL sit in bits 4:3
 FRAME_BYTES = 12                     # accel then gyro, in register order
 INTERNAL_RATE_HZ = 1000.0            # gyro output rate with the low-pass on
 RESET_WAIT_S = 0.1
+#: The gyroscope's zero-rate output settles to within 1 dps of final 30 ms (typical) after
+#: power-on (MPU-6000/6050 product specification, section 6.1): the FIFO starts after this.
+GYRO_SETTLE_S = 0.05
 
 ACCEL_RANGES_G: dict[float, RangeSetting] = {
     2: RangeSetting(2, 0, 1 / 16384), 4: RangeSetting(4, 1, 1 / 8192),
@@ -147,6 +150,7 @@ class Mpu6050:
             dev.write_u8(ACCEL_CONFIG2, dlpf)
         dev.write_u8(INT_ENABLE, INT_FIFO_OFLOW)
         dev.write_u8(FIFO_EN, FIFO_EN_XG | FIFO_EN_YG | FIFO_EN_ZG | FIFO_EN_ACCEL)
+        self.clock.sleep(GYRO_SETTLE_S)     # (woken above: no sample before the gyro settles)
         self.reset_fifo()
         dev.read_u8(INT_STATUS)   # clears a stale overflow flag
         self._overflow_pending = False

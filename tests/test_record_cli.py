@@ -32,7 +32,8 @@ def test_two_thighs_on_one_bus_each_to_its_own_file_with_its_side(tmp_path):
     a, b = read_recording(right), read_recording(left)
     assert (a.metadata["side"], b.metadata["side"]) == ("right", "left")
     assert "0x68" in out.stderr and "0x69" in out.stderr
-    assert abs(a.t_s[0] - b.t_s[0]) < 0.15 and abs(a.t_s[-1] - b.t_s[-1]) < 0.05   # read in step
+    # read in step, the second chip started once the first had (its reset, then the gyro's settling)
+    assert abs(a.t_s[0] - b.t_s[0]) < 0.2 and abs(a.t_s[-1] - b.t_s[-1]) < 0.05
     assert replay_reps(right) == replay_reps(left) == replay_reps(TRACE) == 10
 
 
