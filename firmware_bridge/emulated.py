@@ -42,6 +42,8 @@ class Faults:
     host hiccup or clock stretching), long enough to overflow the FIFO. ``brownouts``: times
     the chip resets to its power-on state. ``bus_slowdown``: every transfer takes this many
     times its nominal time on the wire (the Pi's real clock below the nominal one).
+    ``frame_write_s`` (MPU family): how long the chip takes to write a sample into its FIFO; a
+    FIFO count read in that time before a sample counts the part of it written so far.
     """
 
     error_rate: float = 0.0
@@ -51,6 +53,7 @@ class Faults:
     stalls: list[tuple[float, float]] = field(default_factory=list)
     brownouts: list[float] = field(default_factory=list)
     bus_slowdown: float = 1.0
+    frame_write_s: float = 0.0
     seed: int = 0
 
 
@@ -311,6 +314,8 @@ class EmulatedMpu6050(EmulatedChip):
                  model: str = "mpu6050", **kwargs: Any) -> None:
         self.sensor = model
         self.fifo_capacity_units = M.MODELS[self.WHO_AM_I[model]].fifo_bytes
+        #: FIFO counts read while a sample was part written (``Faults.frame_write_s``).
+        self.torn_counts = 0
         super().__init__(trace, clock, faults, **kwargs)
 
     #: Zero-rate output just after waking, within 1 dps of final by 30 ms (the product
@@ -322,6 +327,7 @@ class EmulatedMpu6050(EmulatedChip):
 
     def power_on(self) -> None:
         self._woke_s: float | None = None
+        self._count_latch = 0
         self.regs = bytearray(256)
         self.regs[M.PWR_MGMT_1] = M.PWR_MGMT_1_SLEEP
         self.regs[M.WHO_AM_I] = self.WHO_AM_I[self.sensor]
@@ -332,6 +338,23 @@ class EmulatedMpu6050(EmulatedChip):
 
     def fifo_enabled(self) -> bool:
         return bool(self.regs[M.USER_CTRL] & M.USER_CTRL_FIFO_EN) and bool(self.regs[M.FIFO_EN])
+
+    def _frame_bytes_being_written(self) -> int:
+        """Bytes of the next sample already in the FIFO, if it is being written now."""
+        write_s = self.faults.frame_write_s
+        if not write_s or not self._period_s or not self.fifo_enabled():
+            return 0
+        ahead_s = (self._tick + 1) * self._period_s - self._now_s
+        if not 0 < ahead_s < write_s:
+            return 0
+        enabled = self.regs[M.FIFO_EN]
+        frame = 2 * (3 * bool(enabled & M.FIFO_EN_ACCEL) + bool(enabled & 0x80) + bool(enabled & M.FIFO_EN_XG)
+                     + bool(enabled & M.FIFO_EN_YG) + bool(enabled & M.FIFO_EN_ZG))
+        written = int(frame * (1 - ahead_s / write_s))
+        if 0 < written < frame:
+            self.torn_counts += 1
+            return written
+        return 0
 
     def gyro_startup_dps(self, tau_s: np.ndarray) -> np.ndarray | float:
         if self._woke_s is None:
@@ -377,9 +400,10 @@ class EmulatedMpu6050(EmulatedChip):
         if register == M.FIFO_R_W:
             return self._pop_unit()[0] if self.fifo else 0xFF
         if register == M.FIFO_COUNT_H:
-            return len(self.fifo) >> 8
+            self._count_latch = len(self.fifo) + self._frame_bytes_being_written()
+            return self._count_latch >> 8
         if register == M.FIFO_COUNT_H + 1:
-            return len(self.fifo) & 0xFF
+            return self._count_latch & 0xFF
         if register == M.INT_STATUS:
             value = self.regs[register]
             self.regs[register] = 0      # cleared by reading

@@ -175,9 +175,11 @@ class Mpu6050:
         """
         if self._overflow_pending:          # an earlier reset did not go through
             return self._restart_after_overflow()
-        high, low = self.device.read_burst(FIFO_COUNT_H, 2)
-        counted_at_s = self.clock.monotonic()
-        count = ((high << 8) | low) & 0x1FFF
+        count, counted_at_s = self._fifo_count()
+        if count % FRAME_BYTES:
+            # Part of a frame: one being written as the count was read (whole microseconds
+            # later), or bytes a failed burst popped (missing for good). A second look tells.
+            count, counted_at_s = self._fifo_count()
         frames = 0 if count % FRAME_BYTES else count // FRAME_BYTES
         chunks = self._carried      # read before a transfer failed: popped, so kept, not re-read
         while frames > 0:
@@ -194,6 +196,11 @@ class Mpu6050:
             return FifoRead(EMPTY_RAW, counted_at_s=counted_at_s)
         raw = np.frombuffer(b"".join(chunks), dtype=">i2").reshape(-1, 6).astype(np.int64)
         return FifoRead(raw, counted_at_s=counted_at_s)
+
+    def _fifo_count(self) -> tuple[int, float]:
+        """Bytes in the FIFO, and when they were counted."""
+        high, low = self.device.read_burst(FIFO_COUNT_H, 2)
+        return ((high << 8) | low) & 0x1FFF, self.clock.monotonic()
 
     def _restart_after_overflow(self) -> FifoRead:
         self._carried = []
