@@ -347,9 +347,7 @@ class EmulatedMpu6050(EmulatedChip):
         ahead_s = (self._tick + 1) * self._period_s - self._now_s
         if not 0 < ahead_s < write_s:
             return 0
-        enabled = self.regs[M.FIFO_EN]
-        frame = 2 * (3 * bool(enabled & M.FIFO_EN_ACCEL) + bool(enabled & 0x80) + bool(enabled & M.FIFO_EN_XG)
-                     + bool(enabled & M.FIFO_EN_YG) + bool(enabled & M.FIFO_EN_ZG))
+        frame = len(self.encode(self.last_raw[None, :], np.zeros(1, dtype=np.int64)))
         written = int(frame * (1 - ahead_s / write_s))
         if 0 < written < frame:
             self.torn_counts += 1
