@@ -68,6 +68,11 @@ class OrientationSettings:
     #: The long axis is learnt from the motion between these tilts from the reference.
     axis_learn_deg: float = 4.0
     axis_fix_deg: float = 25.0
+    #: An excursion back inside ``axis_learn_deg`` with the gyroscope turned less than this
+    #: while it was out was no movement of the thigh ("up" turns only as the thigh turns): it
+    #: was a knock's tug on the accelerometer, and teaches nothing. Out past the learning
+    #: cone and back in, a real movement turns at least twice the difference.
+    axis_min_turn_deg: float = 1.0
     #: A turn within this of the long axis is a turn about it (the strap slipping, the leg
     #: rolling): its axis is the long axis, and refines it...
     axial_cone_deg: float = 20.0
@@ -115,6 +120,7 @@ class InclinationEstimator:
         self.axis_sum = (0.0, 0.0, 0.0)
         self.axis: tuple[float, float, float] | None = None
         self.axis_fixed = False
+        self._excursion_deg = 0.0     # how far the gyroscope turned while "up" was out of the cone
         self.gyro_bias_dps = (0.0, 0.0, 0.0)
         #: Gravity as this accelerometer read it in the reference pose. A MEMS part's offsets and
         #: scale errors make that anything from about 0.9 to 1.1 g; "how far from gravity" (is
@@ -193,6 +199,7 @@ class InclinationEstimator:
         axis = self.axis
         axis_fixed = self.axis_fixed
         learn_cos = math.cos(s.axis_learn_deg * _DEG)
+        excursion_deg, min_turn_deg = self._excursion_deg, s.axis_min_turn_deg
         fix_cos = math.cos(s.axis_fix_deg * _DEG)
         still_tau, tau_per_dps, tau_per_g, jolt_g = s.still_tau_s, s.tau_per_dps_s, s.tau_per_g_s, s.jolt_g
         jolt_ratio = s.jolt_ratio
@@ -292,16 +299,27 @@ class InclinationEstimator:
                 ux, uy, uz = ux / norm, uy / norm, uz / norm
             if not axis_fixed:
                 c = ux * rx + uy * ry + uz * rz
-                if c < learn_cos and aerr < rest_g * 3:
-                    # The first real excursion: "up" moves toward the long axis (knee up). Its
-                    # direction over the first tens of degrees is the axis; then it is fixed.
-                    w = math.sqrt(max(0.0, 1.0 - c * c))
-                    sx, sy, sz = sx + (ux - c * rx) / w, sy + (uy - c * ry) / w, sz + (uz - c * rz) / w
-                    axis = _normalised(sx, sy, sz)
-                    if c < fix_cos:
-                        axis_fixed = True
-                elif axis is not None and c > learn_cos:
-                    axis_fixed = True   # the first excursion ended short of fix_deg
+                if c < learn_cos:
+                    excursion_deg += rate_dps * dt
+                    if aerr < rest_g * 3:
+                        # The first real excursion: "up" moves toward the long axis (knee up).
+                        # Its direction over the first tens of degrees is the axis; then fixed.
+                        w = math.sqrt(max(0.0, 1.0 - c * c))
+                        sx, sy, sz = sx + (ux - c * rx) / w, sy + (uy - c * ry) / w, sz + (uz - c * rz) / w
+                        axis = _normalised(sx, sy, sz)
+                        if c < fix_cos:
+                            axis_fixed = True
+                else:
+                    if axis is not None:
+                        if excursion_deg >= min_turn_deg:
+                            axis_fixed = True   # the first excursion ended short of fix_deg
+                        else:
+                            # A knock tugged "up" out and back, the thigh did not turn: its way
+                            # is no axis (followed, it turned a set of heel slides into dips,
+                            # none counted).
+                            sx = sy = sz = 0.0
+                            axis = None
+                    excursion_deg = 0.0
                 if axis is None:
                     out[i] = math.degrees(math.acos(max(-1.0, min(1.0, c))))
                     continue
@@ -325,6 +343,7 @@ class InclinationEstimator:
         self.axis_sum = (sx, sy, sz)
         self.axis = axis
         self.axis_fixed = axis_fixed
+        self._excursion_deg = excursion_deg
         self.force_error_g = ferr
         self.axis_offset_deg = offset
         self._turn, self._turn_quiet_s, self._calm_up = turn, quiet_s, calm_up
