@@ -119,6 +119,9 @@ class CounterSettings:
     #: The hold band below the far end: fraction of the excursion, at least `hold_floor_deg`.
     hold_fraction: float = 0.1
     hold_floor_deg: float = 1.5
+    #: Moving on further out than this (and than the hold band) at a movement's pace, the
+    #: thigh had not reached the far end: a person holding a knee in re-grips by a few degrees.
+    regrip_deg: float = 5.0
     #: Fraction of the movement's peak speed that marks its start and end.
     speed_fraction: float = 0.1
     #: The thigh has arrived at the far end (or left it) once within this fraction of the
@@ -148,7 +151,7 @@ class CounterSettings:
     #: settle there this many times, the thigh made reps from it, and it was the start pose.
     #: A person holding a knee to the chest may ease off and pull it back in once or twice.
     start_pose_trips: int = 3
-    #: Margin around the documented start pose.
+    #: Margin around the documented start pose (and a documented resting pose on the way).
     start_pose_margin_deg: float = 12.0
     #: Settled this long inside the start pose: the set starts from here.
     start_pose_settle_s: float = 1.5
@@ -244,6 +247,9 @@ class RepCounter:
         self.peak_speed_dps = 0.0
         self.fast_since_s: float | None = None
         self.settled_s: float | None = None
+        self._settled_out_deg = 0.0     # how far out it was when it settled
+        #: Since when the thigh has been moving on from a hold under way, at a movement's pace.
+        self._moving_on_s: float | None = None
         #: (grid time, how far out) since the rep started: where holds begin and end is read
         #: back from it.
         self._trail: deque[tuple[float, float]] = deque(maxlen=self._TRAIL_STEPS)
@@ -314,6 +320,15 @@ class RepCounter:
         """How far a thigh settled in a pose may sway: a fraction of the rep threshold."""
         s = self.settings
         return max(s.settled_floor_deg, s.still_fraction * self.rep_threshold_deg)
+
+    def _is_rest_on_the_way(self, out_deg: float) -> bool:
+        """Whether a pause this far out lies in the exercise's resting pose part way out."""
+        pose = self.exercise.rest_on_the_way_deg
+        if pose is None:
+            return False
+        level = self.valley_deg + self.direction * out_deg
+        m = self.settings.start_pose_margin_deg
+        return pose[0] - m <= level <= pose[1] + m
 
     def _hold_band_deg(self, excursion: float) -> float:
         s = self.settings
@@ -614,30 +629,48 @@ class RepCounter:
         outward_dps = speed_dps * d
         threshold = self.rep_threshold_deg
 
+        band = self._hold_band_deg(max(y, self.peak))
+        # On the move, not swaying: an outward speed a movement has (the mark as it stood)...
+        moving_on = outward_dps >= self._speed_mark_dps()
+        # ...and further than a hold sways or a person holding a knee in re-grips.
+        on_deg = max(band, s.regrip_deg)
         if y > self.peak:
-            if self.hold_active and y - self.hold_level > max(threshold, self._hold_band_deg(self.peak)):
-                # The pause was not the far end: no hold.
-                events.append(Event("hold_cancelled", t_s - self.delay_s))
-                self.hold_start_s = None
-                self.peak_speed_dps = 0.0
-                if self.exercise.pause_on_the_way_is_rest:
-                    # It was a resting pose on the way (knee to chest from hook-lying): the rep
-                    # is measured from it and must come back to it.
-                    self.valley_deg += d * self.hold_level
-                    y -= self.hold_level
-                    self._trail.clear()
-                    self.out_start_s = (self.fast_since_s or t_s) - self.delay_s
-            if y > self.peak + self._hold_band_deg(self.peak) and not self.hold_active:
+            if self.hold_active and moving_on and y - self.hold_level > on_deg and self._moving_on_s is None:
+                self._moving_on_s = self.fast_since_s or t_s
+            if not self.hold_active and self.settled_s is not None and (
+                    y > self.peak + band or moving_on and y - self._settled_out_deg > on_deg):
                 self.settled_s = None       # still on its way out
             self.peak = y
         if not self.hold_active and outward_dps > self.peak_speed_dps:
             self.peak_speed_dps = outward_dps
             self.settled_s = None
         mark = self._speed_mark_dps()
+        if self._moving_on_s is not None and (not self.hold_active or y - self.hold_level <= on_deg):
+            self._moving_on_s = None    # a jolt as it started back, or it came back to the pause
+        elif self._moving_on_s is not None and abs(speed_dps) < mark:
+            # The pause was not the far end: the thigh has moved on, at a movement's pace,
+            # further than a hold sways or a re-grip takes it (a knee lifted, then pulled in by
+            # the hands), and settled there. The hold starts here. (Kept, it ran seconds long.
+            # Cancelled at a rep threshold however slowly reached, a knee creeping in over a
+            # hold dropped the hold whole.)
+            events.append(Event("hold_cancelled", t_s - self.delay_s))
+            level = self.hold_level
+            if self._is_rest_on_the_way(level) and y - level > max(threshold, band):
+                # It was a resting pose on the way (knee to chest from hook-lying): the rep is
+                # measured from it and must come back to it.
+                self.valley_deg += d * level
+                y -= level
+                self.peak -= level
+                self._trail = deque(((t, out - level) for t, out in self._trail), maxlen=self._trail.maxlen)
+                self.out_start_s = self._moving_on_s - self.delay_s
+            self._moving_on_s = None
+            self.hold_start_s = None
+            self.settled_s = None
         if abs(speed_dps) < mark:
             self.fast_since_s = None
             if self.settled_s is None and self.peak_speed_dps > mark:
                 self.settled_s = t_s        # the movement out has ended: the far end
+                self._settled_out_deg = y
         elif self.fast_since_s is None:
             self.fast_since_s = t_s
         back_deg = self.peak - y
@@ -680,7 +713,7 @@ class RepCounter:
             if (back_deg >= max(self._hold_band_deg(self.peak), s.hold_end_fraction * self.peak)
                     and self.fast_since_s is not None):
                 events.append(self._end_hold(t_s))
-        elif (self.exercise.times_holds and self.settled_s is not None
+        elif (self.exercise.times_holds and self.settled_s is not None and not moving_on
               and t_s - self.settled_s >= s.min_hold_s
               and back_deg < max(self._hold_band_deg(self.peak), s.hold_end_fraction * self.peak)):
             # The earlier of two readings, each late in its own case: the position's after a

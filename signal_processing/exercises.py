@@ -39,10 +39,11 @@ class Exercise:
     held_end: HeldEnd = "none"
     #: Inclination range of a start pose reached by a one-way move that is not a rep.
     start_pose_deg: tuple[float, float] | None = None
-    #: A pause part way out followed by a clear further rise was a resting pose on the way
-    #: (knee to chest from hook-lying), and the rep is measured from it. False where nothing
-    #: documents such a pose, so a rep that pauses on its way out stays one rep.
-    pause_on_the_way_is_rest: bool = True
+    #: Inclination range of a resting pose a rep may start from part way out (knee to chest
+    #: from hook-lying): a pause there followed by a clear further rise was a rest, and the rep
+    #: is measured from it. A pause anywhere else on the way out (a knee lifted, then pulled in
+    #: by the hands) is a hesitation, and the rep stays one rep from its real rest.
+    rest_on_the_way_deg: tuple[float, float] | None = None
     #: Where nothing documents the start pose: a pose the thigh settled in at the far end and
     #: then made reps from (or stayed in far longer than any hold) was the start pose the
     #: person moved into, and the set is counted from it. False where a documented pose or a
@@ -74,8 +75,9 @@ def _exercise_from_table(exercise_id: str, table: dict) -> Exercise:
     values = dict(table)
     try:
         values["excursion_deg"] = tuple(float(v) for v in values["excursion_deg"])
-        if "start_pose_deg" in values:
-            values["start_pose_deg"] = tuple(float(v) for v in values["start_pose_deg"])
+        for key in ("start_pose_deg", "rest_on_the_way_deg"):
+            if key in values:
+                values[key] = tuple(float(v) for v in values[key])
     except (TypeError, ValueError):
         raise ValueError(f"exercise {exercise_id}: angles must be [low, high] in degrees") from None
     exercise = Exercise(id=exercise_id, **values)
