@@ -250,6 +250,7 @@ class RepCounter:
         self._settled_out_deg = 0.0     # how far out it was when it settled
         #: Since when the thigh has been moving on from a hold under way, at a movement's pace.
         self._moving_on_s: float | None = None
+        self._moved_on_settled_s: float | None = None   # ...and settled beyond it since when
         #: (grid time, how far out) since the rep started: where holds begin and end is read
         #: back from it.
         self._trail: deque[tuple[float, float]] = deque(maxlen=self._TRAIL_STEPS)
@@ -646,13 +647,18 @@ class RepCounter:
             self.settled_s = None
         mark = self._speed_mark_dps()
         if self._moving_on_s is not None and (not self.hold_active or y - self.hold_level <= on_deg):
-            self._moving_on_s = None    # a jolt as it started back, or it came back to the pause
-        elif self._moving_on_s is not None and abs(speed_dps) < mark:
+            # A jolt as it started back (a strap near the knee), or it came back to the pause.
+            self._moving_on_s = self._moved_on_settled_s = None
+        elif self._moving_on_s is not None and abs(speed_dps) >= mark:
+            self._moved_on_settled_s = None
+        elif self._moving_on_s is not None and self._moved_on_settled_s is None:
+            self._moved_on_settled_s = t_s
+        elif self._moving_on_s is not None and t_s - self._moved_on_settled_s >= s.min_hold_s:
             # The pause was not the far end: the thigh has moved on, at a movement's pace,
             # further than a hold sways or a re-grip takes it (a knee lifted, then pulled in by
-            # the hands), and settled there. The hold starts here. (Kept, it ran seconds long.
-            # Cancelled at a rep threshold however slowly reached, a knee creeping in over a
-            # hold dropped the hold whole.)
+            # the hands), and settled there as long as a hold takes to be confirmed. The hold
+            # starts there. (Kept, it ran seconds long. Cancelled at a rep threshold however
+            # slowly reached, a knee creeping in over a hold dropped the hold whole.)
             events.append(Event("hold_cancelled", t_s - self.delay_s))
             level = self.hold_level
             if self._is_rest_on_the_way(level) and y - level > max(threshold, band):
@@ -663,9 +669,9 @@ class RepCounter:
                 self.peak -= level
                 self._trail = deque(((t, out - level) for t, out in self._trail), maxlen=self._trail.maxlen)
                 self.out_start_s = self._moving_on_s - self.delay_s
-            self._moving_on_s = None
             self.hold_start_s = None
-            self.settled_s = None
+            self.settled_s, self._settled_out_deg = self._moved_on_settled_s, y
+            self._moving_on_s = self._moved_on_settled_s = None
         if abs(speed_dps) < mark:
             self.fast_since_s = None
             if self.settled_s is None and self.peak_speed_dps > mark:
