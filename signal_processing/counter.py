@@ -250,7 +250,8 @@ class RepCounter:
         self._settled_out_deg = 0.0     # how far out it was when it settled
         #: Since when the thigh has been moving on from a hold under way, at a movement's pace.
         self._moving_on_s: float | None = None
-        self._moved_on_settled_s: float | None = None   # ...and settled beyond it since when
+        self._moved_on_settled_s: float | None = None   # ...and settled beyond it since when,
+        self._moved_on_out_deg = 0.0                    # ...this far out
         #: (grid time, how far out) since the rep started: where holds begin and end is read
         #: back from it.
         self._trail: deque[tuple[float, float]] = deque(maxlen=self._TRAIL_STEPS)
@@ -649,10 +650,11 @@ class RepCounter:
         if self._moving_on_s is not None and (not self.hold_active or y - self.hold_level <= on_deg):
             # A jolt as it started back (a strap near the knee), or it came back to the pause.
             self._moving_on_s = self._moved_on_settled_s = None
-        elif self._moving_on_s is not None and abs(speed_dps) >= mark:
-            self._moved_on_settled_s = None
         elif self._moving_on_s is not None and self._moved_on_settled_s is None:
-            self._moved_on_settled_s = t_s
+            if abs(speed_dps) < mark:
+                self._moved_on_settled_s, self._moved_on_out_deg = t_s, y
+        elif self._moving_on_s is not None and y - self._moved_on_out_deg > max(band / 2, s.hold_floor_deg):
+            self._moved_on_settled_s = None     # not settled yet: still on its way (sway is)
         elif self._moving_on_s is not None and t_s - self._moved_on_settled_s >= s.min_hold_s:
             # The pause was not the far end: the thigh has moved on, at a movement's pace,
             # further than a hold sways or a re-grip takes it (a knee lifted, then pulled in by
