@@ -313,8 +313,8 @@ class RepCounter:
         moved_s = self.t_s if self.fast_since_s is None else self.fast_since_s
         return max(0.0, moved_s - self.delay_s - self._tail_s() - self.hold_start_s)
 
-    def _in_documented_start_pose(self, angle_deg: float) -> bool:
-        pose = self.exercise.start_pose_deg
+    def _in_documented_pose(self, pose: tuple[float, float] | None, angle_deg: float) -> bool:
+        """Whether ``angle_deg`` lies in a pose the catalogue documents, with the margin."""
         m = self.settings.start_pose_margin_deg
         return pose is not None and pose[0] - m <= angle_deg <= pose[1] + m
 
@@ -322,15 +322,6 @@ class RepCounter:
         """How far a thigh settled in a pose may sway: a fraction of the rep threshold."""
         s = self.settings
         return max(s.settled_floor_deg, s.still_fraction * self.rep_threshold_deg)
-
-    def _is_rest_on_the_way(self, out_deg: float) -> bool:
-        """Whether a pause this far out lies in the exercise's resting pose part way out."""
-        pose = self.exercise.rest_on_the_way_deg
-        if pose is None:
-            return False
-        level = self.valley_deg + self.direction * out_deg
-        m = self.settings.start_pose_margin_deg
-        return pose[0] - m <= level <= pose[1] + m
 
     def _hold_band_deg(self, excursion: float) -> float:
         s = self.settings
@@ -397,7 +388,8 @@ class RepCounter:
                 if self._out_deg > band:     # (it only grows once the thigh has left home)
                     events += self._short_reps_home(level, band)
                 events += self._settled_at_rest(t_s, level, band)
-        if not self.in_start_pose and settled and self._in_documented_start_pose(angle_deg):
+        if (not self.in_start_pose and settled
+                and self._in_documented_pose(self.exercise.start_pose_deg, angle_deg)):
             if t_s - self._still_since_s >= s.start_pose_settle_s:
                 # Into the start pose (hook-lying, knees to chest): the set starts from here.
                 if self.hold_active:
@@ -647,33 +639,37 @@ class RepCounter:
             self.peak_speed_dps = outward_dps
             self.settled_s = None
         mark = self._speed_mark_dps()
-        if self._moving_on_s is not None and (not self.hold_active or y - self.hold_level <= on_deg):
-            # A jolt as it started back (a strap near the knee), or it came back to the pause.
-            self._moving_on_s = self._moved_on_settled_s = None
-        elif self._moving_on_s is not None and self._moved_on_settled_s is None:
-            if abs(speed_dps) < mark:
-                self._moved_on_settled_s, self._moved_on_out_deg = t_s, y
-        elif self._moving_on_s is not None and y - self._moved_on_out_deg > max(band / 2, s.hold_floor_deg):
-            self._moved_on_settled_s = None     # not settled yet: still on its way (sway is)
-        elif self._moving_on_s is not None and t_s - self._moved_on_settled_s >= s.min_hold_s:
-            # The pause was not the far end: the thigh has moved on, at a movement's pace,
-            # further than a hold sways or a re-grip takes it (a knee lifted, then pulled in by
-            # the hands), and settled there as long as a hold takes to be confirmed. The hold
-            # starts there. (Kept, it ran seconds long. Cancelled at a rep threshold however
-            # slowly reached, a knee creeping in over a hold dropped the hold whole.)
-            events.append(Event("hold_cancelled", t_s - self.delay_s))
-            level = self.hold_level
-            if self._is_rest_on_the_way(level) and y - level > max(threshold, band):
-                # It was a resting pose on the way (knee to chest from hook-lying): the rep is
-                # measured from it and must come back to it.
-                self.valley_deg += d * level
-                y -= level
-                self.peak -= level
-                self._trail = deque(((t, out - level) for t, out in self._trail), maxlen=self._trail.maxlen)
-                self.out_start_s = self._moving_on_s - self.delay_s
-            self.hold_start_s = None
-            self.settled_s, self._settled_out_deg = self._moved_on_settled_s, y
-            self._moving_on_s = self._moved_on_settled_s = None
+        if self._moving_on_s is not None:
+            if not self.hold_active or y - self.hold_level <= on_deg:
+                # A jolt as it started back (a strap near the knee), or it came back to the pause.
+                self._moving_on_s = self._moved_on_settled_s = None
+            elif self._moved_on_settled_s is None:
+                if abs(speed_dps) < mark:
+                    self._moved_on_settled_s, self._moved_on_out_deg = t_s, y
+            elif y - self._moved_on_out_deg > max(band / 2, s.hold_floor_deg):
+                self._moved_on_settled_s = None     # not settled yet: still on its way (sway is)
+            elif t_s - self._moved_on_settled_s >= s.min_hold_s:
+                # The pause was not the far end: the thigh has moved on, at a movement's pace,
+                # further than a hold sways or a re-grip takes it (a knee lifted, then pulled in by
+                # the hands), and settled there as long as a hold takes to be confirmed. The hold
+                # starts there. (Kept, it ran seconds long. Cancelled at a rep threshold however
+                # slowly reached, a knee creeping in over a hold dropped the hold whole.)
+                events.append(Event("hold_cancelled", t_s - self.delay_s))
+                level = self.hold_level
+                rest_on_the_way = self._in_documented_pose(self.exercise.rest_on_the_way_deg,
+                                                           self.valley_deg + d * level)
+                if rest_on_the_way and y - level > max(threshold, band):
+                    # It was a resting pose on the way (knee to chest from hook-lying): the rep is
+                    # measured from it and must come back to it.
+                    self.valley_deg += d * level
+                    y -= level
+                    self.peak -= level
+                    self._trail = deque(((t, out - level) for t, out in self._trail),
+                                        maxlen=self._trail.maxlen)
+                    self.out_start_s = self._moving_on_s - self.delay_s
+                self.hold_start_s = None
+                self.settled_s, self._settled_out_deg = self._moved_on_settled_s, y
+                self._moving_on_s = self._moved_on_settled_s = None
         if abs(speed_dps) < mark:
             self.fast_since_s = None
             if self.settled_s is None and self.peak_speed_dps > mark:
