@@ -704,6 +704,11 @@ class RepCounter:
             no_shift = held or self.peak > s.shift_max_deg
             if duration_s >= (s.min_rep_s if no_shift else self._min_rep_s()):
                 events.append(self._count_rep(self.peak, duration_s, back_s - self.delay_s))
+                if self.polarity == 0:
+                    # The first rep shows the way, wherever the set started (a pelvic-tilt set
+                    # recorded from hook-lying never shows the move into it): the way back from
+                    # a tilt is not a tilt the other way.
+                    self.polarity = d
                 self._last_peak_deg = self.valley_deg + d * self.peak
                 self._last_rise_deg = self.peak
                 self._last_direction = d
