@@ -48,6 +48,9 @@ class EngineSettings:
     #: a moment before its first rep may have no more: a movement starts slowly, and its first tenth
     #: of a second reads as still.
     reference_opening_s: float = 0.06
+    #: A window's noise, read from its own few samples, is uncertain by about its variance over
+    #: the square root of their count: stillness allows for this many times that (see `_quiet`).
+    reference_noise_z: float = 4.0
     #: Time constant of each of the two cascaded smoothing stages.
     smoothing_tau_s: float = 0.1
     #: Step of the counter's grid.
@@ -269,9 +272,13 @@ class Engine:
         too quick to be a movement) is allowed on top: it is read from the steps between
         samples, which a movement barely changes, and without the allowance a noisier part
         (0.012 g a sample) was never still, and the reference fell in the first rep's hold.
+        The allowance is widened by the uncertainty of a noise read from few samples, which
+        matters for the opening's (see `_still_opening`).
         """
         s = self.settings
-        excess = np.sqrt(np.maximum(sums.var(i, j) - sums.step_var(i, j) / 2, 0.0))
+        noise = sums.step_var(i, j) / 2
+        allowance = noise * (1.0 + s.reference_noise_z / np.sqrt(j - i)[:, None])
+        excess = np.sqrt(np.maximum(sums.var(i, j) - allowance, 0.0))
         return np.maximum(excess[:, :3].max(axis=1) / s.reference_accel_sd_g,
                           excess[:, 3:].max(axis=1) / s.reference_gyro_sd_dps)
 
@@ -286,11 +293,26 @@ class Engine:
         s = self.settings
         k = np.arange(2, len(t) + 1)
         quiet = self._quiet(sums, np.zeros_like(k), k)
-        moved = np.nonzero(quiet > 1.0)[0]
-        if not len(moved):
+        moving = quiet > 1.0
+        # The thigh moved where the opening stopped looking still and went on so for
+        # `reference_opening_s`. A few samples' spread is a poor measure of the noise: a noisy
+        # part at 1 kHz read as moving 3 ms in (one sample far out is a large share of the
+        # spread of a handful), the opening was lost and the reference fell after the first rep.
+        starts = np.nonzero(moving & ~np.concatenate(([False], moving[:-1])))[0]
+        stops = np.nonzero(~moving)[0]
+        moved = None
+        for first in starts:
+            after = np.searchsorted(stops, first)
+            last = int(stops[after]) - 1 if after < len(stops) else len(k) - 1
+            if t[k[last] - 1] - t[k[first] - 1] >= s.reference_opening_s:
+                moved = int(first)
+                break
+            if after == len(stops):
+                return None                    # moving for now, not yet for long enough
+        if moved is None:
             return None                        # still throughout so far: the usual rule
         self._opening_known = True             # later samples cannot change the opening
-        end = int(k[moved[0]]) - 1             # samples [0, end) were still
+        end = int(k[moved]) - 1                # samples [0, end) were still
         still_s = t[end - 1] - t[0]
         # A full still second is the usual rule's, which takes the same first second whatever
         # the chunking; this one only covers openings too short for it.
