@@ -318,6 +318,15 @@ class RepCounter:
         m = self.settings.start_pose_margin_deg
         return pose is not None and pose[0] - m <= angle_deg <= pose[1] + m
 
+    def _beyond_start_pose(self, angle_deg: float) -> bool:
+        """Whether ``angle_deg`` lies further outside the documented start pose (with the
+        margin) than the exercise's largest rep goes: no rep from the pose ends there."""
+        pose = self.exercise.start_pose_deg
+        if pose is None:
+            return False
+        reach = self.settings.start_pose_margin_deg + self.exercise.excursion_deg[1]
+        return not pose[0] - reach <= angle_deg <= pose[1] + reach
+
     def _settled_band_deg(self) -> float:
         """How far a thigh settled in a pose may sway: a fraction of the rep threshold."""
         s = self.settings
@@ -399,6 +408,17 @@ class RepCounter:
                 self._low_reset(t_s, angle_deg)
                 self._new_rest(angle_deg)
                 return events
+        elif (self.in_start_pose and settled and self._beyond_start_pose(angle_deg)
+                and t_s - self._still_since_s >= s.start_pose_settle_s):
+            # Out of the start pose, further than any rep goes from it (legs straightened for a
+            # long rest mid-set): the set starts again when the thigh is back in the pose.
+            if self.hold_active:
+                events.append(Event("hold_cancelled", t_s - self.delay_s))
+            self.in_start_pose = False
+            self.polarity = self.exercise.direction
+            self._low_reset(t_s, angle_deg)
+            self._new_rest(angle_deg)
+            return events
         if self.phase == self.LOW:
             return events + self._step_low(t_s, angle_deg)
         if (self.exercise.start_pose_from_reps and not self._recounting

@@ -587,6 +587,33 @@ def test_slow_pelvic_tilts_are_each_a_rep_not_a_drift_of_the_resting_pose(tilt_d
 
 
 @SLOW
+@given(seed=st.integers(0, 2**32 - 1), tilt_deg=st.floats(3.0, 8.0), way=st.sampled_from([1.0, -1.0]),
+       flat_s=st.floats(5.0, 40.0), hook_deg=st.floats(35.0, 55.0), again_deg=st.floats(-8.0, 8.0),
+       rate_hz=st.sampled_from([25.0, 100.0]))
+def test_pelvic_tilts_after_the_legs_were_straightened_mid_set_count_from_the_pose_again(
+        seed, tilt_deg, way, flat_s, hook_deg, again_deg, rate_hz):
+    # Four tilts, the legs straightened for a rest, bent again into hook-lying a little higher
+    # or lower, three more tilts, legs down. The way back into the pose used to be a rep out
+    # that never ended: the tilts after it were sway at its far end, and the legs going down at
+    # the end were counted (blind simulator C: 6 of 8 on every seed).
+    plan, t = [(2.0, 3.0, hook_deg)], 8.0
+    for straightened, level_deg, tilts in ((False, hook_deg, 4), (True, hook_deg + again_deg, 3)):
+        if straightened:
+            plan += [(t, 3.0, 0.0), (t + 3.0 + flat_s, 3.0, level_deg)]
+            t += 6.0 + flat_s + 4.0
+        for _ in range(tilts):
+            plan += [(t, 2.5, level_deg + way * tilt_deg), (t + 3.0, 2.5, level_deg)]
+            t += 9.0
+    plan.append((t, 3.0, 0.0))
+    t_s = np.arange(0, t + 5.0, 1 / rate_hz)
+    rng = np.random.default_rng(seed)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(rng), noise_g=0.003,
+                                    noise_dps=0.05, seed=seed)
+    engine, _ = run("pelvic_tilt", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 7
+
+
+@SLOW
 @given(seed=st.integers(0, 2**32 - 1), tilts=st.integers(5, 10), tilt_deg=st.floats(3.0, 8.0),
        way=st.sampled_from([1.0, -1.0]), move_s=st.floats(1.5, 4.0), rest_s=st.floats(1.5, 4.0),
        rate_hz=st.sampled_from([25.0, 100.0]))
