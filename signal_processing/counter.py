@@ -214,6 +214,9 @@ class RepCounter:
         #: a rep must go beyond the nearer, not only beyond a dip past it.
         self._rests_lo_deg = self._rests_hi_deg = 0.0
         self._settled_since_rep = True    # (the first settle after a rep is its home)
+        #: That home, while it may yet prove a pause on the way there: (rests lain at before
+        #: it, as (lo, hi), its level, and the way of the rep it came back from).
+        self._home_pause: tuple[tuple[float, float], float, int] | None = None
         self._dip: _Dip | None = None
         self._threshold_key: tuple | None = None
         self._threshold_deg = 0.0
@@ -494,6 +497,7 @@ class RepCounter:
         """The thigh rests at ``level_deg`` from now on, for sure."""
         self.rest_deg = self._rests_lo_deg = self._rests_hi_deg = level_deg
         self._dip = None
+        self._home_pause = None
 
     def _settled_at_rest(self, t_s: float, level_deg: float, band: float) -> list[Event]:
         """Settled between reps at ``level_deg``: the rest. Beyond every rest lain at so far by
@@ -508,6 +512,13 @@ class RepCounter:
         self.rest_deg = level_deg
         home = not self._settled_since_rep
         self._settled_since_rep = True
+        if self._home_pause is not None and not home:
+            (lo, hi), home_deg, way = self._home_pause
+            if (home_deg - level_deg) * way > band:
+                # Settled further back than where it first settled from the rep: that was a
+                # pause on the way home, and no rest (a heel slide eased back in two goes).
+                self._rests_lo_deg, self._rests_hi_deg = lo, hi
+                self._home_pause = None
         lo, hi = self._rests_lo_deg, self._rests_hi_deg
         rep_deg = self.typical_excursion_deg
         dip = lo - rep_deg < level_deg < lo - band or hi + band < level_deg < hi + rep_deg
@@ -535,6 +546,8 @@ class RepCounter:
             # in the band for a second, and rocks a little bigger each time carried the rests
             # up rock by rock until the way back from one was a tilt.
             return events
+        if home:
+            self._home_pause = ((lo, hi), level_deg, self._last_direction)
         self._lain_at(level_deg)
         return events
 
@@ -549,7 +562,17 @@ class RepCounter:
         """The rest a rep the ``direction`` way must go beyond: where the thigh lies, or, if it
         has dipped below every rest it lay at, the nearest of those."""
         rests_deg = self._rests_lo_deg if direction > 0 else self._rests_hi_deg
-        return max(self.rest_deg * direction, rests_deg * direction) * direction
+        return max(self._rest_out_from_deg(direction) * direction, rests_deg * direction) * direction
+
+    def _rest_out_from_deg(self, direction: int) -> float:
+        """Where a rep the ``direction`` way goes out from: where the thigh lies, unless it
+        paused out that way beyond every rest it lay at by more than the band, and has not
+        lain there yet (see `_settled_at_rest`): a hesitation on the way out of a rep, which
+        is measured from the nearest of those rests."""
+        rests_deg = self._rests_hi_deg if direction > 0 else self._rests_lo_deg
+        if (self.rest_deg - rests_deg) * direction > self._settled_band_deg():
+            return rests_deg
+        return self.rest_deg
 
     def _settled_level_deg(self, t_s: float, angle_deg: float, band: float, highs: deque,
                            lows: deque) -> float | None:
@@ -617,14 +640,17 @@ class RepCounter:
                 # round: not out from the rest, not a rep.
                 return []
         self._last_peak_deg = None   # the last rep's fall is known now
-        self._lain_at(self.rest_deg)   # out from a dip and beyond the rest: it was a rest after all
+        # Out from a dip and beyond the rest: it was a rest after all (but a pause out is not).
+        self._lain_at(self._rest_out_from_deg(direction))
+        self._home_pause = None
         valley_deg = self.low_min_deg if direction > 0 else self.low_max_deg
         if self.polarity != 0:
             # Out from the rest, not from a passing excursion the other way (a shift's bump):
             # a rep is measured from no further back than the settled band beyond the rest.
             band = self._settled_band_deg()
-            valley_deg = (max(valley_deg, self.rest_deg - band) if direction > 0
-                          else min(valley_deg, self.rest_deg + band))
+            rest_deg = self._rest_out_from_deg(direction)
+            valley_deg = (max(valley_deg, rest_deg - band) if direction > 0
+                          else min(valley_deg, rest_deg + band))
         start_s = self.valley_s if direction > 0 else self.valley_max_s
         self._short_reps.clear()
         self._low_reset(t_s, angle_deg)

@@ -374,6 +374,36 @@ def test_a_noisy_sensor_that_opens_still_only_briefly_opened_in_the_reference_po
     assert engine.state.reps == whole.state.reps == 5
 
 
+@SLOW
+@given(seed=st.integers(0, 2**32 - 1), exercise=st.sampled_from(["heel_slide", "pelvic_tilt"]),
+       back_rep=st.integers(1, 6), out_rep=st.integers(1, 6), smaller=st.floats(0.65, 1.0),
+       pause_at=st.floats(0.35, 0.6), pause_s=st.floats(0.6, 1.5), rate_hz=st.sampled_from([25.0, 100.0]))
+def test_reps_that_pause_on_the_way_out_or_back_are_one_rep_each(seed, exercise, back_rep, out_rep, smaller,
+                                                                 pause_at, pause_s, rate_hz):
+    # Of eight reps one pauses part way back, and one (perhaps the same, perhaps smaller than
+    # the rest) part way out. The pause on the way back was taken for home, and the rests lain
+    # at then reached up to it; a pause out there was then the rest, and the rest of the way
+    # out was under a rep from it (blind simulator C: heel slides 9 of 10, pelvic tilts 7 of 8).
+    rest_deg, rep_deg = (0.0, 40.0) if exercise == "heel_slide" else (40.0, 5.0)
+    plan, t = ([(2.0, 3.0, 40.0)], 9.0) if exercise == "pelvic_tilt" else ([], 3.0)
+    for i in range(8):
+        top_deg = rest_deg + rep_deg * (smaller if i == out_rep else 1.0)
+        for to_deg, paused in ((top_deg, i == out_rep), (rest_deg, i == back_rep)):
+            if paused:
+                plan += [(t, 1.0, rest_deg + pause_at * rep_deg), (t + 1.0 + pause_s, 1.0, to_deg)]
+                t += 2.0 + pause_s
+            else:
+                plan.append((t, 2.0, to_deg))
+                t += 2.0
+        t += 2.5
+    t_s = np.arange(0, t + 3.0, 1 / rate_hz)
+    rng = np.random.default_rng(seed)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(rng), noise_g=0.003,
+                                    noise_dps=0.05, seed=seed)
+    engine, _ = run(exercise, t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 8
+
+
 def test_a_pause_on_the_way_out_of_an_undocumented_exercise_is_neither_a_rest_nor_the_hold():
     # Up to 20 degrees, a 2 s pause, on to 30 and held 4 s; then three plain reps to 30. Only
     # a programme exercise with a documented pose part way out may make the pause a rest.
