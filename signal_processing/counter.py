@@ -400,24 +400,16 @@ class RepCounter:
                 if self._out_deg > band:     # (it only grows once the thigh has left home)
                     events += self._short_reps_home(level, band)
                 events += self._settled_at_rest(t_s, level, band)
-        if (not self.in_start_pose and settled
-                and self._in_documented_pose(self.exercise.start_pose_deg, angle_deg)):
-            if t_s - self._still_since_s >= s.start_pose_settle_s:
-                # Into the start pose (hook-lying, knees to chest): the set starts from here.
-                if self.hold_active:
-                    events.append(Event("hold_cancelled", t_s - self.delay_s))
-                self.in_start_pose = True
-                self.polarity = self.exercise.direction
-                self._low_reset(t_s, angle_deg)
-                self._new_rest(angle_deg)
-                return events
-        elif (self.in_start_pose and settled and self._beyond_start_pose(angle_deg)
-                and t_s - self._still_since_s >= s.start_pose_settle_s):
-            # Out of the start pose, further than any rep goes from it (legs straightened for a
-            # long rest mid-set): the set starts again when the thigh is back in the pose.
+        # Into the start pose (hook-lying, knees to chest): the set starts from here. Out of it,
+        # further than any rep goes from it (legs straightened for a long rest mid-set): the
+        # set starts again when the thigh is back in the pose.
+        entering = (not self.in_start_pose
+                    and self._in_documented_pose(self.exercise.start_pose_deg, angle_deg))
+        leaving = self.in_start_pose and self._beyond_start_pose(angle_deg)
+        if (entering or leaving) and settled and t_s - self._still_since_s >= s.start_pose_settle_s:
             if self.hold_active:
                 events.append(Event("hold_cancelled", t_s - self.delay_s))
-            self.in_start_pose = False
+            self.in_start_pose = entering
             self.polarity = self.exercise.direction
             self._low_reset(t_s, angle_deg)
             self._new_rest(angle_deg)
