@@ -633,14 +633,14 @@ class RepCounter:
                 return []
         self._last_peak_deg = None   # the last rep's fall is known now
         # Out from a dip and beyond the rest: it was a rest after all (but a pause out is not).
-        self._lain_at(self._rest_out_from_deg(direction))
+        rest_deg = self._rest_out_from_deg(direction)
+        self._lain_at(rest_deg)
         self._home_pause = None
         valley_deg = self.low_min_deg if direction > 0 else self.low_max_deg
         if self.polarity != 0:
             # Out from the rest, not from a passing excursion the other way (a shift's bump):
             # a rep is measured from no further back than the settled band beyond the rest.
             band = self._settled_band_deg()
-            rest_deg = self._rest_out_from_deg(direction)
             valley_deg = (max(valley_deg, rest_deg - band) if direction > 0
                           else min(valley_deg, rest_deg + band))
         start_s = self.valley_s if direction > 0 else self.valley_max_s
