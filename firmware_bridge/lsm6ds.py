@@ -157,8 +157,9 @@ class _Lsm6dsBase:
 
 
 class Lsm6dsox(_Lsm6dsBase):
-    OVERRUN_BITS = FIFO_STATUS2_OVERRUN | DSOX_FIFO_STATUS2_OVR_LATCHED
     """LSM6DSOX (and LSM6DSO, same map): tagged FIFO."""
+
+    OVERRUN_BITS = FIFO_STATUS2_OVERRUN | DSOX_FIFO_STATUS2_OVR_LATCHED
 
     who_am_i = WHO_AM_I_DSOX
 
