@@ -57,6 +57,17 @@ class _Dip:
 
 
 @dataclass(frozen=True)
+class _HomePause:
+    """Where the thigh first settled after a rep (its home), while that may yet prove a pause
+    on the way there."""
+
+    rests_lo_deg: float     # the rests lain at before it
+    rests_hi_deg: float
+    level_deg: float
+    way: int                # the way of the rep it came back from
+
+
+@dataclass(frozen=True)
 class CounterSettings:
     """Tunables of the rep/hold counter; units in the names."""
 
@@ -214,9 +225,7 @@ class RepCounter:
         #: a rep must go beyond the nearer, not only beyond a dip past it.
         self._rests_lo_deg = self._rests_hi_deg = 0.0
         self._settled_since_rep = True    # (the first settle after a rep is its home)
-        #: That home, while it may yet prove a pause on the way there: (rests lain at before
-        #: it, as (lo, hi), its level, and the way of the rep it came back from).
-        self._home_pause: tuple[tuple[float, float], float, int] | None = None
+        self._home_pause: _HomePause | None = None
         self._dip: _Dip | None = None
         self._threshold_key: tuple | None = None
         self._threshold_deg = 0.0
@@ -504,13 +513,12 @@ class RepCounter:
         self.rest_deg = level_deg
         home = not self._settled_since_rep
         self._settled_since_rep = True
-        if self._home_pause is not None and not home:
-            (lo, hi), home_deg, way = self._home_pause
-            if (home_deg - level_deg) * way > band:
-                # Settled further back than where it first settled from the rep: that was a
-                # pause on the way home, and no rest (a heel slide eased back in two goes).
-                self._rests_lo_deg, self._rests_hi_deg = lo, hi
-                self._home_pause = None
+        pause = self._home_pause
+        if pause is not None and not home and (pause.level_deg - level_deg) * pause.way > band:
+            # Settled further back than where it first settled from the rep: that was a pause
+            # on the way home, and no rest (a heel slide eased back in two goes).
+            self._rests_lo_deg, self._rests_hi_deg = pause.rests_lo_deg, pause.rests_hi_deg
+            self._home_pause = None
         lo, hi = self._rests_lo_deg, self._rests_hi_deg
         rep_deg = self.typical_excursion_deg
         dip = lo - rep_deg < level_deg < lo - band or hi + band < level_deg < hi + rep_deg
@@ -539,7 +547,7 @@ class RepCounter:
             # up rock by rock until the way back from one was a tilt.
             return events
         if home:
-            self._home_pause = ((lo, hi), level_deg, self._last_direction)
+            self._home_pause = _HomePause(lo, hi, level_deg, self._last_direction)
         self._lain_at(level_deg)
         return events
 
