@@ -133,6 +133,11 @@ class CounterSettings:
     #: Moving on further out than this (and than the hold band) at a movement's pace, the
     #: thigh had not reached the far end: a person holding a knee in re-grips by a few degrees.
     regrip_deg: float = 5.0
+    #: ...or further than that within this long of its latest slow moment, however slowly at
+    #: any one moment: a knee lifted by the leg, then drawn in by the hands more slowly than it
+    #: rose. A knee creeping in over a hold (4 degrees over 4 s or more) is not drawn in. The
+    #: pull has ended once its speed is under `speed_fraction` of its own peak.
+    pull_window_s: float = 2.5
     #: Fraction of the movement's peak speed that marks its start and end.
     speed_fraction: float = 0.1
     #: The thigh has arrived at the far end (or left it) once within this fraction of the
@@ -264,6 +269,14 @@ class RepCounter:
         self._moving_on_s: float | None = None
         self._moved_on_settled_s: float | None = None   # ...and settled beyond it since when,
         self._moved_on_out_deg = 0.0                    # ...this far out
+        self._moving_on_from_deg = 0.0                  # ...from this far out,
+        self._moving_on_deg = 0.0                       # ...by more than this
+        #: The peak outward speed of a pull under way at the far end (see `pull_window_s`).
+        self._pull_peak_dps: float | None = None
+        self._pull_from_deg, self._pull_from_s = 0.0, t_s   # ...from where and when,
+        self._pull_furthest_deg = 0.0                   # ...beyond how far out,
+        self._pull_ended_s: float | None = None         # ...when the movement out or a pull ended,
+        self._pull_slowest_dps = math.inf               # ...and the slowest it went lately
         #: (grid time, how far out) since the rep started: where holds begin and end is read
         #: back from it.
         self._trail: deque[tuple[float, float]] = deque(maxlen=self._TRAIL_STEPS)
@@ -674,11 +687,19 @@ class RepCounter:
         moving_on = outward_dps >= self._speed_mark_dps()
         # ...and further than a hold sways or a person holding a knee in re-grips.
         on_deg = max(band, s.regrip_deg)
+        pulling = self._pulling(t_s, y, speed_dps)
         if y > self.peak:
-            if self.hold_active and moving_on and y - self.hold_level > on_deg and self._moving_on_s is None:
-                self._moving_on_s = self.fast_since_s or t_s
+            if self.hold_active and self._moving_on_s is None:
+                if moving_on and y - self.hold_level > on_deg:
+                    self._moving_on_s = self.fast_since_s or t_s
+                    self._moving_on_from_deg, self._moving_on_deg = self.hold_level, on_deg
+                elif pulling and self._pull_from_s - self.delay_s - self.hold_start_s <= s.pull_window_s:
+                    # (Drawn on from where it paused; later in the hold, it re-grips.)
+                    self._moving_on_s = self._pull_from_s
+                    self._moving_on_from_deg, self._moving_on_deg = self._pull_from_deg, s.regrip_deg
             if not self.hold_active and self.settled_s is not None and (
-                    y > self.peak + band or moving_on and y - self._settled_out_deg > on_deg):
+                    y > self.peak + band or moving_on and y - self._settled_out_deg > on_deg
+                    or pulling and y - self._settled_out_deg > s.regrip_deg):
                 self.settled_s = None       # still on its way out
             self.peak = y
         if not self.hold_active and outward_dps > self.peak_speed_dps:
@@ -686,11 +707,11 @@ class RepCounter:
             self.settled_s = None
         mark = self._speed_mark_dps()
         if self._moving_on_s is not None:
-            if not self.hold_active or y - self.hold_level <= on_deg:
+            if not self.hold_active or y - self._moving_on_from_deg <= self._moving_on_deg:
                 # A jolt as it started back (a strap near the knee), or it came back to the pause.
                 self._moving_on_s = self._moved_on_settled_s = None
             elif self._moved_on_settled_s is None:
-                if abs(speed_dps) < mark:
+                if abs(speed_dps) < mark and not pulling:
                     self._moved_on_settled_s, self._moved_on_out_deg = t_s, y
             elif y - self._moved_on_out_deg > max(band / 2, s.hold_floor_deg):
                 self._moved_on_settled_s = None     # not settled yet: still on its way (sway is)
@@ -718,7 +739,9 @@ class RepCounter:
                 self._moving_on_s = self._moved_on_settled_s = None
         if abs(speed_dps) < mark:
             self.fast_since_s = None
-            if self.settled_s is None and self.peak_speed_dps > mark:
+            if self.settled_s is None and self.peak_speed_dps > mark and not pulling:
+                if self._pull_ended_s is None:
+                    self._pull_ended(t_s, y)
                 self.settled_s = t_s        # the movement out has ended: the far end
                 self._settled_out_deg = y
         elif self.fast_since_s is None:
@@ -900,6 +923,43 @@ class RepCounter:
             return gap.last_seen_s
         way_so_far_s = self.settings.gap_ease_factor * abs(gap.moved_deg) / speed_dps
         return min(gap.seen_again_s, max(gap.last_seen_s, gap.seen_again_s - way_so_far_s))
+
+    def _pulling(self, t_s: float, out_deg: float, speed_dps: float) -> bool:
+        """Whether the thigh is being drawn on out at the far end (see `pull_window_s`): a new
+        movement, after the one out (or the last pull) has ended, from a moment it was slow."""
+        s = self.settings
+        if self._pull_ended_s is None:
+            return False                # the movement out is still under way
+        if self._pull_peak_dps is None:
+            # A pull sets out from the latest moment the thigh was as slow as it has been lately
+            # or slower than the speed floor (a pause, or the turn of a strap ringing), and goes
+            # further than a re-grip beyond the furthest it had been by then: the slow tail of a
+            # brisk move keeps setting out afresh as it slows, and a strap ringing swings back
+            # out no further.
+            if t_s - self._pull_from_s > s.pull_window_s:
+                self._pull_slowest_dps = abs(speed_dps)
+            if abs(speed_dps) <= max(self._pull_slowest_dps, s.speed_floor_dps):
+                self._pull_slowest_dps = min(self._pull_slowest_dps, abs(speed_dps))
+                self._pull_set_out(t_s, out_deg)
+            if out_deg - self._pull_furthest_deg <= s.regrip_deg:
+                return False
+            self._pull_peak_dps = 0.0
+        self._pull_peak_dps = max(self._pull_peak_dps, speed_dps * self.direction)
+        if abs(speed_dps) < max(s.speed_floor_dps, s.speed_fraction * self._pull_peak_dps):
+            self._pull_ended(t_s, out_deg)
+            return False
+        return True
+
+    def _pull_ended(self, t_s: float, out_deg: float) -> None:
+        """The movement out, or a pull on from it, has ended: a later one sets out afresh."""
+        self._pull_peak_dps, self._pull_ended_s = None, t_s
+        self._pull_slowest_dps = math.inf
+        self._pull_set_out(t_s, out_deg)
+
+    def _pull_set_out(self, t_s: float, out_deg: float) -> None:
+        """Where and when a pull would set out from, and the furthest out the thigh had been."""
+        self._pull_from_deg, self._pull_from_s = out_deg, t_s
+        self._pull_furthest_deg = max(self.peak, out_deg)
 
     def _speed_mark_dps(self) -> float:
         """Faster than this, the thigh is on the move: a tenth of the movement's peak speed."""
