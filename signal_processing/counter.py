@@ -67,6 +67,23 @@ class _HomePause:
     way: int                # the way of the rep it came back from
 
 
+@dataclass
+class _Pull:
+    """Where a pull on out from the far end would set out from (see
+    `CounterSettings.pull_window_s`), and the pull under way, if one is."""
+
+    from_deg: float
+    from_s: float
+    furthest_deg: float             # the furthest out the thigh had been by then
+    slowest_dps: float = math.inf   # the slowest it has gone lately
+    peak_dps: float | None = None   # a pull under way: its peak outward speed so far
+
+    def set_out(self, t_s: float, out_deg: float, furthest_deg: float, slowest_dps: float) -> None:
+        """A later moment to set out from (the thigh slow again)."""
+        self.from_deg, self.from_s = out_deg, t_s
+        self.furthest_deg, self.slowest_dps = furthest_deg, slowest_dps
+
+
 @dataclass(frozen=True)
 class CounterSettings:
     """Tunables of the rep/hold counter; units in the names."""
@@ -271,12 +288,8 @@ class RepCounter:
         self._moved_on_out_deg = 0.0                    # ...this far out
         self._moving_on_from_deg = 0.0                  # ...from this far out,
         self._moving_on_deg = 0.0                       # ...by more than this
-        #: The peak outward speed of a pull under way at the far end (see `pull_window_s`).
-        self._pull_peak_dps: float | None = None
-        self._pull_from_deg, self._pull_from_s = 0.0, t_s   # ...from where and when,
-        self._pull_furthest_deg = 0.0                   # ...beyond how far out,
-        self._pull_ended_s: float | None = None         # ...when the movement out or a pull ended,
-        self._pull_slowest_dps = math.inf               # ...and the slowest it went lately
+        #: A pull on out at the far end: None while the movement out is still under way.
+        self._pull: _Pull | None = None
         #: (grid time, how far out) since the rep started: where holds begin and end is read
         #: back from it.
         self._trail: deque[tuple[float, float]] = deque(maxlen=self._TRAIL_STEPS)
@@ -693,10 +706,10 @@ class RepCounter:
                 if moving_on and y - self.hold_level > on_deg:
                     self._moving_on_s = self.fast_since_s or t_s
                     self._moving_on_from_deg, self._moving_on_deg = self.hold_level, on_deg
-                elif pulling and self._pull_from_s - self.delay_s - self.hold_start_s <= s.pull_window_s:
+                elif pulling and self._pull.from_s - self.delay_s - self.hold_start_s <= s.pull_window_s:
                     # (Drawn on from where it paused; later in the hold, it re-grips.)
-                    self._moving_on_s = self._pull_from_s
-                    self._moving_on_from_deg, self._moving_on_deg = self._pull_from_deg, s.regrip_deg
+                    self._moving_on_s = self._pull.from_s
+                    self._moving_on_from_deg, self._moving_on_deg = self._pull.from_deg, s.regrip_deg
             if not self.hold_active and self.settled_s is not None and (
                     y > self.peak + band or moving_on and y - self._settled_out_deg > on_deg
                     or pulling and y - self._settled_out_deg > s.regrip_deg):
@@ -740,8 +753,8 @@ class RepCounter:
         if abs(speed_dps) < mark:
             self.fast_since_s = None
             if self.settled_s is None and self.peak_speed_dps > mark and not pulling:
-                if self._pull_ended_s is None:
-                    self._pull_ended(t_s, y)
+                if self._pull is None:
+                    self._pull = _Pull(y, t_s, max(self.peak, y))
                 self.settled_s = t_s        # the movement out has ended: the far end
                 self._settled_out_deg = y
         elif self.fast_since_s is None:
@@ -928,38 +941,27 @@ class RepCounter:
         """Whether the thigh is being drawn on out at the far end (see `pull_window_s`): a new
         movement, after the one out (or the last pull) has ended, from a moment it was slow."""
         s = self.settings
-        if self._pull_ended_s is None:
+        pull = self._pull
+        if pull is None:
             return False                # the movement out is still under way
-        if self._pull_peak_dps is None:
+        if pull.peak_dps is None:
             # A pull sets out from the latest moment the thigh was as slow as it has been lately
             # or slower than the speed floor (a pause, or the turn of a strap ringing), and goes
             # further than a re-grip beyond the furthest it had been by then: the slow tail of a
             # brisk move keeps setting out afresh as it slows, and a strap ringing swings back
             # out no further.
-            if t_s - self._pull_from_s > s.pull_window_s:
-                self._pull_slowest_dps = abs(speed_dps)
-            if abs(speed_dps) <= max(self._pull_slowest_dps, s.speed_floor_dps):
-                self._pull_slowest_dps = min(self._pull_slowest_dps, abs(speed_dps))
-                self._pull_set_out(t_s, out_deg)
-            if out_deg - self._pull_furthest_deg <= s.regrip_deg:
+            if t_s - pull.from_s > s.pull_window_s:
+                pull.slowest_dps = abs(speed_dps)
+            if abs(speed_dps) <= max(pull.slowest_dps, s.speed_floor_dps):
+                pull.set_out(t_s, out_deg, max(self.peak, out_deg), min(pull.slowest_dps, abs(speed_dps)))
+            if out_deg - pull.furthest_deg <= s.regrip_deg:
                 return False
-            self._pull_peak_dps = 0.0
-        self._pull_peak_dps = max(self._pull_peak_dps, speed_dps * self.direction)
-        if abs(speed_dps) < max(s.speed_floor_dps, s.speed_fraction * self._pull_peak_dps):
-            self._pull_ended(t_s, out_deg)
+            pull.peak_dps = 0.0
+        pull.peak_dps = max(pull.peak_dps, speed_dps * self.direction)
+        if abs(speed_dps) < max(s.speed_floor_dps, s.speed_fraction * pull.peak_dps):
+            self._pull = _Pull(out_deg, t_s, max(self.peak, out_deg))   # a later one sets out afresh
             return False
         return True
-
-    def _pull_ended(self, t_s: float, out_deg: float) -> None:
-        """The movement out, or a pull on from it, has ended: a later one sets out afresh."""
-        self._pull_peak_dps, self._pull_ended_s = None, t_s
-        self._pull_slowest_dps = math.inf
-        self._pull_set_out(t_s, out_deg)
-
-    def _pull_set_out(self, t_s: float, out_deg: float) -> None:
-        """Where and when a pull would set out from, and the furthest out the thigh had been."""
-        self._pull_from_deg, self._pull_from_s = out_deg, t_s
-        self._pull_furthest_deg = max(self.peak, out_deg)
 
     def _speed_mark_dps(self) -> float:
         """Faster than this, the thigh is on the move: a tenth of the movement's peak speed."""
