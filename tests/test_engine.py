@@ -34,7 +34,12 @@ def knee_to_chest_plan(reps=3, top_deg=95.0, hold_s=20.0, move_s=2.5, rest_s=3.0
 def run_plan(exercise, plan, end_s, rng, rate_hz=50.0, noise_g=0.003, noise_dps=0.05, lever_m=0.0):
     """Run ``exercise`` on a thigh moving by ``plan``, with the sensor strapped on at random."""
     t_s = np.arange(0, end_s, 1 / rate_hz)
-    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(rng), noise_g=noise_g,
+    return run_angle(exercise, t_s, flexion_profile(t_s, plan), rng, noise_g, noise_dps, lever_m)
+
+
+def run_angle(exercise, t_s, angle_deg, rng, noise_g=0.003, noise_dps=0.05, lever_m=0.0):
+    """Run ``exercise`` on a thigh flexed by ``angle_deg``, with the sensor strapped on at random."""
+    accel_g, gyro_dps = thigh_trace(angle_deg, t_s, random_mounting(rng), noise_g=noise_g,
                                     noise_dps=noise_dps, seed=int(rng.integers(2**32)), lever_m=lever_m)
     return run(exercise, t_s, accel_g, gyro_dps)
 
@@ -318,10 +323,7 @@ def brisk_holds_with(exercise, settle_deg, rate_hz, seed):
     for arrive_s, _ in holds:
         after = (t_s > arrive_s) & (t_s < arrive_s + 20.0)
         angle_deg[after] += way * settle_deg(t_s[after] - arrive_s)
-    rng = np.random.default_rng(seed)
-    accel_g, gyro_dps = thigh_trace(angle_deg, t_s, random_mounting(rng), noise_g=0.003, noise_dps=0.05,
-                                    seed=int(rng.integers(2**32)))
-    engine, _ = run(exercise, t_s, accel_g, gyro_dps)
+    engine, _ = run_angle(exercise, t_s, angle_deg, np.random.default_rng(seed))
     return engine, holds
 
 
