@@ -7,9 +7,9 @@ one sensor. Each is replayed ``--per`` times, each time changed the way another 
 same movements could differ: the sensor strapped at any orientation, a constant gyroscope bias
 (up to about 3 °/s), extra white noise, resampled to 50 or 100 Hz half the time, up to five
 runs of 2-11 lost samples, and the recorder started up to a second late (into an opening rest
-that is 0.64 s at the shortest, so some sets lose it). A set is right when every rep its labels
-name is counted, no more.
-Prints the total and every miss with what was done to it.
+that is 0.64 s at the shortest, so some sets lose it). Each copy is counted as `backrep replay`
+counts a file. A set is right when every rep its labels name is counted, no more. Prints the
+total and every miss with what was done to it.
 """
 from __future__ import annotations
 
@@ -22,13 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backrep.recording import read_recording  # noqa: E402
-from signal_processing import Engine, get_exercise  # noqa: E402
+from backrep.recording import Recording, read_recording  # noqa: E402
+from backrep.replay import replay_recording  # noqa: E402
 from tests.labelled import REAL_DIR  # noqa: E402
 from tests.synthetic import random_mounting  # noqa: E402
-
-CHUNK = 37   # samples per update: not a divisor of any rate, so chunk edges fall anywhere
-
 
 def perturbed(t, a, g, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """One changed copy of a recording, and what was done to it."""
@@ -59,11 +56,8 @@ def perturbed(t, a, g, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
 
 
 def reps_counted(t, a, g) -> int:
-    engine = Engine(get_exercise("generic"))
-    for i in range(0, len(t), CHUNK):
-        engine.update(t[i:i + CHUNK], a[i:i + CHUNK], g[i:i + CHUNK])
-    engine.finish()
-    return engine.state.reps
+    """The reps `backrep replay` counts in these samples, as an exercise of unknown plane."""
+    return replay_recording(Recording("perturbed", {}, t, a, g), "generic").reps
 
 
 def main(argv: list[str] | None = None) -> int:
