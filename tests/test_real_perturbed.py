@@ -23,8 +23,10 @@ def test_a_changed_copy_keeps_gravity_and_time_running_forward(seed):
     assert t[0] >= SET.t_s[0] and t[-1] <= SET.t_s[-1], done
     # turning the sensor and adding 4 mg of noise leaves what it reads of gravity alone
     assert abs(np.median(np.linalg.norm(a, axis=1)) - np.median(np.linalg.norm(SET.accel_g, axis=1))) < 0.01
-    # at most a second late, and a few short runs of samples lost: the set is still there
-    assert t[-1] - t[0] > SET.t_s[-1] - SET.t_s[0] - 1.1, done
+    # at most a second late, and a few runs of at most 11 samples lost (one may take the first
+    # or the last samples): the set is still there
+    run_s = 11 * np.median(np.diff(SET.t_s))
+    assert t[-1] - t[0] > SET.t_s[-1] - SET.t_s[0] - 1.0 - 2 * run_s, done
     assert len(t) > 0.9 * (t[-1] - t[0]) / np.median(np.diff(t)), done
 
 
