@@ -778,14 +778,20 @@ class RepCounter:
                 events.append(self._end_hold(t_s))
             # Home: the movement ended when the thigh settled (a knock is over quicker than a rep).
             back_s = t_s if fell else self._still_since_s
-            duration_s = back_s - self.delay_s - self.out_start_s
+            back_at_s = back_s - self.delay_s
+            if self._in_gap(back_s):
+                # Seen back only across a gap, where the angle was taken afresh (no smoothing's
+                # delay behind it yet): it was back by the first sample after the gap, and not
+                # a delay before that.
+                back_at_s = max(back_at_s, self.gap.seen_again_s)
+            duration_s = back_at_s - self.out_start_s
             # A rep held at its far end is no knock or shift on the bed, however short the hold:
             # one let go early (in pain, say) takes a fraction of the person's usual time. Nor
             # is one too big for a shift: a heel slide done without the pause the last few had.
             held = bool(self.holds) and self.holds[-1].start_s >= self.out_start_s
             no_shift = held or self.peak > s.shift_max_deg
             if duration_s >= (s.min_rep_s if no_shift else self._min_rep_s()):
-                events.append(self._count_rep(self.peak, duration_s, back_s - self.delay_s))
+                events.append(self._count_rep(self.peak, duration_s, back_at_s))
                 if self.polarity == 0:
                     # The first rep shows the way, wherever the set started (a pelvic-tilt set
                     # recorded from hook-lying never shows the move into it): the way back from

@@ -100,6 +100,7 @@ class _Resumption:
     last_seen_s: float                # the last sample before the gap
     last_seen_deg: float              # the angle there, unsmoothed
     last_seen_dps: float              # how fast it was changing there
+    last_seen_up: tuple | None        # "up" there, for an exercise of unknown plane
     seen_again_s: float | None = None
     #: The samples since, as (t_s, dt_s, accel_g, gyro_dps) chunks.
     held: list = field(default_factory=list)
@@ -150,6 +151,7 @@ class Engine:
         self._angle_deg: float | None = None
         #: The unsmoothed angle over the latest `last_seen_window_s`, as (t_s, angle_deg).
         self._raw_tail: deque[tuple[float, float]] = deque()
+        self._last_up: tuple[float, float, float] | None = None
         self._resumption: _Resumption | None = None
 
     # -- public API ----------------------------------------------------------------------------
@@ -345,7 +347,8 @@ class Engine:
                             # is done; start again from where it is (see `_run`).
                             last_seen_s = float(t_s[hi - 1]) if hi else self._last_t_s
                             self._resumption = _Resumption(*self._grid_last, last_seen_s,
-                                                           *self._last_seen_deg_dps())
+                                                           *self._last_seen_deg_dps(),
+                                                           self._last_up)
                     # No speed from the samples either side: an average over the gap would
                     # read as a pause.
                     self._grid_last = None
@@ -398,6 +401,17 @@ class Engine:
             e1 = e2 = float(angle[0])
             if tilt:
                 v1 = v2 = ups[0]
+        events: list[Event] = []
+        if jump:
+            # The smoothing runs its delay behind the thigh, and what it had not caught up with
+            # when the samples stopped would be lost with them: a quick rep whose far end fell
+            # in the gap showed 10 of its 25 degrees, under the rep threshold. The counter is
+            # stepped once more with the thigh where it was last seen, at its own angle there,
+            # a delay later (the gap is longer than that), as the smoothing would have shown it.
+            events += self.counter.step(resumption.last_seen_s + self.counter.delay_s,
+                                        resumption.last_seen_deg, resumption.last_seen_dps)
+            if tilt and resumption.last_seen_up is not None:
+                self._follow_reps_way(resumption.last_seen_up, events)
         if jump:
             self.counter.gap = LostGap(
                 resumption.last_seen_s, resumption.seen_again_s, retaken_s=retaken_s,
@@ -410,7 +424,6 @@ class Engine:
         last = self._grid_last
         speed = self._speed_dps
         counter = self.counter
-        events: list[Event] = []
         ts = t_s.tolist()
         dts = dt_s.tolist()
         for i, a in enumerate(angle.tolist()):
@@ -471,6 +484,8 @@ class Engine:
             tail.append((ts[j], self._tilt_deg(ups[j]) if ups is not None else float(angle[j])))
         while len(tail) > 2 and tail[1][0] <= ts[-1] - window_s:
             tail.popleft()
+        if ups is not None:
+            self._last_up = ups[-1]
 
     def _last_seen_deg_dps(self) -> tuple[float, float]:
         """The unsmoothed angle at the latest sample, and how fast it was changing."""

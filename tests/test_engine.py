@@ -1157,3 +1157,31 @@ def test_samples_with_nan_or_going_back_in_time_are_dropped_not_used():
         engine.update(t_s[i:i + 5], accel_g[i:i + 5], gyro_dps[i:i + 5])     # a repeated read
     assert engine.state.reps == 2
     assert math.isfinite(engine.state.angle_deg)
+
+
+@pytest.mark.parametrize("exercise", ["generic", "heel_slide"])
+@pytest.mark.parametrize("lost_from_s, lost_s", [(0.3, 0.45), (0.4, 0.45), (0.6, 0.22)],
+                         ids=["across-the-far-end", "from-just-before-it", "just-after-it"])
+def test_a_quick_rep_whose_far_end_is_lost_is_still_counted(exercise, lost_from_s, lost_s):
+    # Six quick 25-degree reps (half a second out, half back, no pause); in the fourth, samples
+    # are lost from ``lost_from_s`` into it for ``lost_s`` (the far end is at 0.5 s). The
+    # smoothing runs 0.2 s behind the thigh: when the samples stopped by the far end it had
+    # shown 10 of the 25 degrees, under the rep threshold, and the rep went uncounted; seen
+    # back only after a gap just past the far end, the rep was timed a smoothing's delay short,
+    # as quick as a knock, and went uncounted too. What was seen (well on the way out, then on
+    # the way back or home) is a rep.
+    plan, starts = [], []
+    t = 3.0
+    for _ in range(6):
+        plan += [(t, 0.5, 25.0), (t + 0.5, 0.5, 0.0)]
+        starts.append(t)
+        t += 2.5
+    t_s = np.arange(0, t + 2.0, 0.01)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, lever_m=0.2, noise_g=0.003,
+                                    noise_dps=0.05)
+    lost_at_s = starts[3] + lost_from_s
+    keep = (t_s < lost_at_s) | (t_s >= lost_at_s + lost_s)
+    engine, events = run(exercise, t_s[keep], accel_g[keep], gyro_dps[keep])
+    assert engine.state.reps == 6
+    counted_s = [e.t_s for e in events if e.kind == "rep_counted"]
+    assert counted_s[3] == pytest.approx(starts[3] + 1.0, abs=0.5)
