@@ -44,6 +44,9 @@ class Faults:
     times its nominal time on the wire (the Pi's real clock below the nominal one).
     ``frame_write_s`` (MPU family): how long the chip takes to write a sample into its FIFO; a
     FIFO count read in that time before a sample counts the part of it written so far.
+    ``part_way``: a read that fails (``error_rate``) fails part way through, as a fault on a
+    real bus can: the chip had clocked out some of the bytes asked for, anything from none to
+    all of them, and a FIFO pops those whether or not the host got them.
     """
 
     error_rate: float = 0.0
@@ -54,6 +57,7 @@ class Faults:
     brownouts: list[float] = field(default_factory=list)
     bus_slowdown: float = 1.0
     frame_write_s: float = 0.0
+    part_way: bool = False
     seed: int = 0
 
 
@@ -556,7 +560,9 @@ class EmulatedBus:
         self.chips[address] = chip
         return chip
 
-    def _begin(self, address: int, wire_bytes: int, messages: int) -> EmulatedChip:
+    def _begin(self, address: int, wire_bytes: int, messages: int,
+               reading: tuple[int, int] | None = None) -> EmulatedChip:
+        """One transfer's bus time and faults; ``reading``: the (register, length) it reads."""
         if self.closed:
             raise OSError(errno.EBADF, "Bad file descriptor")
         chip = self.chips.get(address)
@@ -576,12 +582,16 @@ class EmulatedBus:
         if chip is None:
             raise OSError(errno.EREMOTEIO, "Remote I/O error")   # nobody acknowledged the address
         if fault is not None:
+            if reading is not None and chip.faults.part_way:
+                chip.update()
+                register, length = reading
+                chip.read(register, chip.rng.randint(0, length))
             raise fault
         chip.update()
         return chip
 
     def read_byte_data(self, i2c_addr: int, register: int, force: bool | None = None) -> int:
-        chip = self._begin(i2c_addr, 4, 2)
+        chip = self._begin(i2c_addr, 4, 2, reading=(register, 1))
         return chip.read(register, 1)[0]
 
     def write_byte_data(self, i2c_addr: int, register: int, value: int, force: bool | None = None) -> None:
@@ -592,7 +602,7 @@ class EmulatedBus:
                             force: bool | None = None) -> list[int]:
         if length > SMBUS_BLOCK_MAX:
             raise ValueError(f"Desired block length over {SMBUS_BLOCK_MAX} bytes")
-        chip = self._begin(i2c_addr, 3 + length, 2)
+        chip = self._begin(i2c_addr, 3 + length, 2, reading=(register, length))
         return chip.read(register, length)
 
     def write_i2c_block_data(self, i2c_addr: int, register: int, data: list[int],
@@ -616,7 +626,11 @@ class EmulatedBus:
         if len(addresses) != 1:
             raise OSError(errno.EINVAL, "emulated bus: one address per combined transfer")
         wire = sum(1 + m.len for m in i2c_msgs)
-        chip = self._begin(i2c_msgs[0].addr, wire, len(i2c_msgs))
+        reading = None
+        if (len(i2c_msgs) == 2 and not i2c_msgs[0].flags & I2C_M_RD and i2c_msgs[0].len
+                and i2c_msgs[1].flags & I2C_M_RD):
+            reading = (bytes(i2c_msgs[0])[0], i2c_msgs[1].len)   # a register, then its bytes
+        chip = self._begin(i2c_msgs[0].addr, wire, len(i2c_msgs), reading)
         pointer = 0
         for message in i2c_msgs:
             if message.flags & I2C_M_RD:

@@ -189,6 +189,8 @@ class Lsm6dsox(_Lsm6dsBase):
         words = (status2 & 0b11) << 8 | status1
         if not words and not self._carried:
             return FifoRead(EMPTY_RAW, counted_at_s=counted_at_s)
+        carried_words = sum(len(chunk) for chunk in self._carried) // DSOX_WORD_BYTES
+        carried = 0
         self._burst(DSOX_FIFO_DATA_OUT_TAG, words * DSOX_WORD_BYTES)
         if self._overran():
             return self._restart_after_overflow()
@@ -199,7 +201,9 @@ class Lsm6dsox(_Lsm6dsBase):
         counters = (data[:, 0] >> 1) & 0b11
         values = data[:, 1:].copy().view("<i2").astype(np.int64)
         frames, dropped = [], 0
-        for tag, counter, value in zip(tags, counters, values):
+        for i, (tag, counter, value) in enumerate(zip(tags, counters, values)):
+            if i == carried_words:
+                carried = len(frames)
             kind = {DSOX_TAG_ACCEL: 0, DSOX_TAG_GYRO: 1}.get(int(tag))
             if kind is None:
                 continue   # timestamps, temperature, sensor hub: not batched here, skip if seen
@@ -212,7 +216,7 @@ class Lsm6dsox(_Lsm6dsBase):
                 dropped += bool(self._pending)   # a lone word is dropped, never paired
                 self._pending = {kind: (int(counter), value)}
         return FifoRead(np.array(frames, dtype=np.int64).reshape(-1, 6), dropped_samples=dropped,
-                        counted_at_s=counted_at_s)
+                        counted_at_s=counted_at_s, carried_samples=carried)
 
 
 class Lsm6ds3(_Lsm6dsBase):
@@ -254,6 +258,7 @@ class Lsm6ds3(_Lsm6dsBase):
         frames = words // DS3_PATTERN_WORDS
         if not frames and not self._carried:
             return FifoRead(EMPTY_RAW, dropped_samples=dropped, counted_at_s=counted_at_s)
+        carried = sum(len(chunk) for chunk in self._carried) // (2 * DS3_PATTERN_WORDS)
         if frames:
             self._burst(DS3_FIFO_DATA_OUT_L, frames * DS3_PATTERN_WORDS * 2)
         if self._overran():
@@ -261,7 +266,7 @@ class Lsm6ds3(_Lsm6dsBase):
         data, self._carried = b"".join(self._carried), []
         values = np.frombuffer(data, dtype="<i2").astype(np.int64).reshape(-1, 6)
         return FifoRead(np.concatenate([values[:, 3:6], values[:, 0:3]], axis=1), dropped_samples=dropped,
-                        counted_at_s=counted_at_s)
+                        counted_at_s=counted_at_s, carried_samples=carried)
 
 
 DRIVERS = {WHO_AM_I_DS3: Lsm6ds3, WHO_AM_I_DSOX: Lsm6dsox}

@@ -182,6 +182,7 @@ class Mpu6050:
             count, counted_at_s = self._fifo_count()
         frames = 0 if count % FRAME_BYTES else count // FRAME_BYTES
         chunks = self._carried      # read before a transfer failed: popped, so kept, not re-read
+        carried = sum(len(chunk) for chunk in chunks) // FRAME_BYTES
         while frames > 0:
             take = min(frames, self.max_burst_frames)
             chunks.append(self.device.read_burst(FIFO_R_W, take * FRAME_BYTES))
@@ -195,7 +196,7 @@ class Mpu6050:
         if not chunks:
             return FifoRead(EMPTY_RAW, counted_at_s=counted_at_s)
         raw = np.frombuffer(b"".join(chunks), dtype=">i2").reshape(-1, 6).astype(np.int64)
-        return FifoRead(raw, counted_at_s=counted_at_s)
+        return FifoRead(raw, counted_at_s=counted_at_s, carried_samples=carried)
 
     def _fifo_count(self) -> tuple[int, float]:
         """Bytes in the FIFO, and when they were counted."""

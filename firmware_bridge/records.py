@@ -86,6 +86,8 @@ class FifoRead:
     dropped_samples: int = 0   # samples known lost while realigning (a lone tagged word, a broken frame)
     counted_at_s: float | None = None   # clock reading just after the count was read: the frames
                                         # read were all made before it (long bursts come later)
+    carried_samples: int = 0   # the first samples of ``raw`` were read before a transfer failed;
+                               # what that transfer popped unseen came after them
 
 
 EMPTY_RAW = np.zeros((0, 6), dtype=np.int64)

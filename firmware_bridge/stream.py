@@ -15,6 +15,7 @@ so nothing is invented and nothing repeats.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
@@ -90,6 +91,7 @@ class SensorStream:
         self._started = False
         self._next_poll_h = 0.0
         self._rate_ref: tuple[float, int] | None = None
+        self._failed_since_data = False     # a transfer failed since the last samples came in
 
     # --- public -------------------------------------------------------------------------------
     @property
@@ -249,6 +251,7 @@ class SensorStream:
                 self._last_data_h = h
         except OSError as exc:
             self._errors += 1
+            self._failed_since_data = True
             if self._errors > self.settings.retries:
                 log.warning("%s", exc)
                 self._set(state="lost", message=str(exc))
@@ -264,11 +267,17 @@ class SensorStream:
         n = len(raw)
         if not n:
             return None
+        popped = 0
+        if self._failed_since_data:
+            self._failed_since_data = False
+            popped = self._popped_unseen(h0, n)
+            self._lose_in_place(popped)
         self._last_data_h = h
-        self._update_timeline(h0, fifo.counted_at_s or h, n)
-        self._segment_count += n
+        self._update_timeline(h0, fifo.counted_at_s or h, n + popped)
+        self._segment_count += n + popped
         index = np.arange(self._next_index, self._next_index + n)
-        self._next_index += n
+        index[min(fifo.carried_samples, n):] += popped      # the gap is where they were popped
+        self._next_index += n + popped
         t_s = self._anchor_t + (index - self._anchor_n) / self._rate_hz
         keep = self._not_stuck(raw)
         if not keep.all():
@@ -292,6 +301,21 @@ class SensorStream:
         self._set(samples_total=self._samples_total, lost_samples_total=self._lost_total,
                   measured_rate_hz=round(self._rate_hz, 3), quiet=True)
         return SampleBatch(t_s, accel_g, gyro_dps, lost)
+
+    def _popped_unseen(self, h0: float, arrived: int) -> int:
+        """Samples a failed transfer took from the FIFO before it failed: a fault part way
+        through a burst, after the chip had clocked out whole samples that never reached us (a
+        part of one is caught by the driver). The newest sample of a read that began at ``h0``
+        was made no earlier than a period before it; the line, counting on from the last sample
+        stamped, puts it earlier by as many periods as samples went missing. The fewest that
+        bring it into that window (a quarter period allowed for the line's own error) are
+        counted: one short at most, which the line's nudges then take up."""
+        if self._next_index == 0:
+            return 0
+        period_s = 1.0 / self._rate_hz
+        t_newest = self._anchor_t + (self._next_index - 1 + arrived - self._anchor_n) * period_s
+        behind = (h0 - period_s - t_newest) / period_s
+        return max(0, math.ceil(behind - 0.25))
 
     def _update_timeline(self, h0: float, counted_h: float, arrived: int) -> None:
         """Keep the sample-number-to-time line true to the host clock, without ever letting a
