@@ -278,7 +278,7 @@ class SensorStream:
         index = np.arange(self._next_index, self._next_index + n)
         index[min(fifo.carried_samples, n):] += popped      # the gap is where they were popped
         self._next_index += n + popped
-        t_s = self._anchor_t + (index - self._anchor_n) / self._rate_hz
+        t_s = self._line_s(index)
         keep = self._not_stuck(raw)
         if not keep.all():
             self._lose_in_place(int((~keep).sum()))
@@ -302,6 +302,10 @@ class SensorStream:
                   measured_rate_hz=round(self._rate_hz, 3), quiet=True)
         return SampleBatch(t_s, accel_g, gyro_dps, lost)
 
+    def _line_s(self, index):
+        """When the time line says sample number ``index`` (an int or an array) was made."""
+        return self._anchor_t + (index - self._anchor_n) / self._rate_hz
+
     def _popped_unseen(self, h0: float, arrived: int) -> int:
         """Samples a failed transfer took from the FIFO before it failed: a fault part way
         through a burst, after the chip had clocked out whole samples that never reached us (a
@@ -313,8 +317,7 @@ class SensorStream:
         if self._next_index == 0:
             return 0
         period_s = 1.0 / self._rate_hz
-        t_newest = self._anchor_t + (self._next_index - 1 + arrived - self._anchor_n) * period_s
-        behind = (h0 - period_s - t_newest) / period_s
+        behind = (h0 - period_s - self._line_s(self._next_index - 1 + arrived)) / period_s
         return max(0, math.ceil(behind - 0.25))
 
     def _update_timeline(self, h0: float, counted_h: float, arrived: int) -> None:
@@ -337,7 +340,7 @@ class SensorStream:
             if abs(measured / self.config.rate_hz - 1) <= self.settings.rate_tolerance:
                 rate = measured
         last = self._next_index - 1
-        t_last = self._anchor_t + (last - self._anchor_n) / self._rate_hz
+        t_last = self._line_s(last)
         t_newest = t_last + arrived / rate
         low, high = h0 - 1.0 / rate, counted_h
         shift = min(0.0, high - t_newest) or max(0.0, low - t_newest)
