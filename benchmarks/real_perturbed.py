@@ -27,6 +27,7 @@ from backrep.replay import replay_recording  # noqa: E402
 from tests.labelled import REAL_DIR  # noqa: E402
 from tests.synthetic import random_mounting  # noqa: E402
 
+
 def perturbed(t, a, g, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """One changed copy of a recording, and what was done to it."""
     mounting = random_mounting(rng)

@@ -412,7 +412,6 @@ class Engine:
                                         resumption.last_seen_deg, resumption.last_seen_dps)
             if tilt and resumption.last_seen_up is not None:
                 self._follow_reps_way(resumption.last_seen_up, events)
-        if jump:
             self.counter.gap = LostGap(
                 resumption.last_seen_s, resumption.seen_again_s, retaken_s=retaken_s,
                 # Where the thigh was last seen, not where the smoothing had got to: a
