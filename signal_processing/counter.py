@@ -768,11 +768,20 @@ class RepCounter:
         # far end (a knock) can look twice its size and set the threshold beyond the next reps'
         # fall, and a bump at the rest can start the next from a little beyond it (1 of 8 tilts
         # counted). Once the range is known, a fall that short is a shift or a rock.
-        home = (still and len(self.amplitudes) < s.retract_after_reps
-                and t_s - self._still_since_s >= s.rest_settle_s
-                and abs(angle_deg - self.rest_deg) <= self._settled_band_deg()
-                and back_deg >= s.return_fraction * self.peak)
+        settled_home = (still and t_s - self._still_since_s >= s.rest_settle_s
+                        and abs(angle_deg - self.rest_deg) <= self._settled_band_deg()
+                        and back_deg >= s.return_fraction * self.peak)
+        home = settled_home and len(self.amplitudes) < s.retract_after_reps
         fell = back_deg >= max(threshold, s.return_fraction * self.peak)
+        if settled_home and not (fell or home) and (
+                (self.valley_deg + d * self.peak - self.rest_deg) * d < threshold):
+            # Settled back at the rest, having gone less than a rep threshold beyond it (it
+            # started from a rock the other way): the rock is over, and no rep. Left waiting
+            # for a fall it would never make, the next movement's first wobble counted it.
+            if self.hold_active:
+                events.append(Event("hold_cancelled", t_s - self.delay_s))
+            self._low_reset(t_s, angle_deg)
+            return events
         if fell or home:
             if self.hold_active:
                 events.append(self._end_hold(t_s))

@@ -1185,3 +1185,21 @@ def test_a_quick_rep_whose_far_end_is_lost_is_still_counted(exercise, lost_from_
     assert engine.state.reps == 6
     counted_s = [e.t_s for e in events if e.kind == "rep_counted"]
     assert counted_s[3] == pytest.approx(starts[3] + 1.0, abs=0.5)
+
+
+@pytest.mark.parametrize("lift_deg", [0.3, 1.0])
+def test_a_rock_that_comes_back_to_the_rest_is_over_and_no_tilt(lift_deg):
+    # Tilts go down 4 degrees. Once they are known, the other leg rocks this thigh 1.5 degrees
+    # up, then 1.7 down, back to the rest each time: from the top of the rock the way down is a
+    # rep threshold, but the thigh came back to lie where it rested. Then the legs are
+    # straightened out of hook-lying, with a small lift first. The rock, left waiting for a
+    # fall, was counted by that lift.
+    plan, t = [(3.0, 3.0, 40.0)], 9.0
+    for _ in range(5):
+        plan += [(t, 2.5, 36.0), (t + 2.5, 2.5, 40.0)]
+        t += 7.0
+    plan += [(t, 0.6, 41.5), (t + 0.6, 1.0, 38.3), (t + 1.6, 0.8, 40.0)]
+    t += 12.0
+    plan += [(t, 0.4, 40.0 + lift_deg), (t + 0.4, 3.0, 0.0)]
+    assert pelvic_tilts_counted(plan, t + 6.0, step_s=0.01) == 5
+
