@@ -68,11 +68,23 @@ class OrientationSettings:
     #: The long axis is learnt from the motion between these tilts from the reference.
     axis_learn_deg: float = 4.0
     axis_fix_deg: float = 25.0
+    #: No further than this from the reference, a movement may be a shift on the bed (the leg
+    #: rolling or the body settling), not a rep (see ``axis_relearn_ratio``).
+    shift_max_deg: float = 8.0
     #: An excursion back inside ``axis_learn_deg`` with the gyroscope turned less than this
     #: while it was out was no movement of the thigh ("up" turns only as the thigh turns): it
     #: was a knock's tug on the accelerometer, and teaches nothing. Out past the learning
     #: cone and back in, a real movement turns at least twice the difference.
     axis_min_turn_deg: float = 1.0
+    #: An axis learnt from a first excursion that came back within ``shift_max_deg`` (a shift on
+    #: the bed and back, or a rep that small) is provisional: it is learnt again from the first
+    #: excursion this many times as far, or from one that reaches ``axis_fix_deg``. Learnt for
+    #: good from a 5-degree shift and back, it read a knee drawn to 117 degrees as 18. One
+    #: within ``axis_back_deg`` of the provisional way's opposite is the way back, and is not
+    #: followed: from hook-lying, the legs lowered flat go the tilts' way back, and learnt from
+    #: that, the axis turned round.
+    axis_relearn_ratio: float = 2.0
+    axis_back_deg: float = 45.0
     #: A turn within this of the long axis is a turn about it (the strap slipping, the leg
     #: rolling): its axis is the long axis, and refines it...
     axial_cone_deg: float = 20.0
@@ -120,6 +132,11 @@ class InclinationEstimator:
         self.axis_sum = (0.0, 0.0, 0.0)
         self.axis: tuple[float, float, float] | None = None
         self.axis_fixed = False
+        #: The axis came from an excursion short of ``axis_fix_deg`` (see ``axis_relearn_ratio``):
+        #: how far (a cosine) that one went, and the current excursion's sum and farthest.
+        self.axis_provisional = False
+        self._axis_far_cos = 1.0
+        self._relearn = (0.0, 0.0, 0.0, 1.0)
         self._excursion_deg = 0.0     # how far the gyroscope turned while "up" was out of the cone
         self.gyro_bias_dps = (0.0, 0.0, 0.0)
         #: Gravity as this accelerometer read it in the reference pose. A MEMS part's offsets and
@@ -196,8 +213,13 @@ class InclinationEstimator:
         fx, fy, fz = self.anterior
         bx, by, bz = self.gyro_bias_dps
         sx, sy, sz = self.axis_sum
+        shift_cos = math.cos(s.shift_max_deg * _DEG)
         axis = self.axis
         axis_fixed = self.axis_fixed
+        provisional, far_cos = self.axis_provisional, self._axis_far_cos
+        px, py, pz, p_far = self._relearn
+        relearn_ratio = s.axis_relearn_ratio
+        back_cos = math.cos(s.axis_back_deg * _DEG)
         learn_cos = math.cos(s.axis_learn_deg * _DEG)
         excursion_deg, min_turn_deg = self._excursion_deg, s.axis_min_turn_deg
         fix_cos = math.cos(s.axis_fix_deg * _DEG)
@@ -301,18 +323,26 @@ class InclinationEstimator:
                 c = ux * rx + uy * ry + uz * rz
                 if c < learn_cos:
                     excursion_deg += rate_dps * dt
+                    if c < far_cos:
+                        far_cos = c
                     if aerr < rest_g * 3:
                         # The first real excursion: "up" moves toward the long axis (knee up).
                         # Its direction over the first tens of degrees is the axis; then fixed.
-                        w = math.sqrt(max(0.0, 1.0 - c * c))
-                        sx, sy, sz = sx + (ux - c * rx) / w, sy + (uy - c * ry) / w, sz + (uz - c * rz) / w
-                        axis = _normalised(sx, sy, sz)
-                        if c < fix_cos:
+                        # Each sample counts by how far the sensor turned in it: a pose held out
+                        # here (a shift on the bed, 5 degrees of roll held for seconds) is no
+                        # way at all, and counted by the sample, it outweighed the heel slide
+                        # that followed, which then read as a few degrees.
+                        w = rate_dps * dt / math.sqrt(max(1e-12, 1.0 - c * c))
+                        sx, sy, sz = sx + (ux - c * rx) * w, sy + (uy - c * ry) * w, sz + (uz - c * rz) * w
+                        if sx or sy or sz:
+                            axis = _normalised(sx, sy, sz)
+                        if c < fix_cos and axis is not None:
                             axis_fixed = True
                 else:
                     if axis is not None:
                         if excursion_deg >= min_turn_deg:
                             axis_fixed = True   # the first excursion ended short of fix_deg
+                            provisional = far_cos > shift_cos
                         else:
                             # A knock tugged "up" out and back, the thigh did not turn: its way
                             # is no axis (followed, it turned a set of heel slides into dips,
@@ -320,9 +350,44 @@ class InclinationEstimator:
                             sx = sy = sz = 0.0
                             axis = None
                     excursion_deg = 0.0
+                    if not axis_fixed:
+                        far_cos = 1.0
                 if axis is None:
                     out[i] = math.degrees(math.acos(max(-1.0, min(1.0, c))))
                     continue
+            elif provisional:
+                c = ux * rx + uy * ry + uz * rz
+                relearnt = False
+                if c < learn_cos:
+                    if c < p_far:
+                        p_far = c
+                    if aerr < rest_g * 3:
+                        w = rate_dps * dt / math.sqrt(max(1e-12, 1.0 - c * c))
+                        px, py, pz = px + (ux - c * rx) * w, py + (uy - c * ry) * w, pz + (uz - c * rz) * w
+                    # Twice as far out as the excursion the axis came from: this one is the
+                    # way, followed from here to its far end.
+                    relearnt = (px or py or pz) and (c < fix_cos or math.acos(max(-1.0, p_far)) >= (
+                        relearn_ratio * math.acos(min(1.0, far_cos))))
+                elif p_far < 1.0:
+                    # Back inside the cone. An excursion that set the axis on its way and went
+                    # beyond a shift's size has fixed it; a shift-sized one is the new mark.
+                    if relearn_ratio * math.acos(min(1.0, far_cos)) <= math.acos(max(-1.0, p_far)):
+                        provisional = p_far > shift_cos
+                        far_cos = p_far
+                    px = py = pz = 0.0
+                    p_far = 1.0
+                if relearnt:
+                    nx, ny, nz = _normalised(px, py, pz)
+                    lx, ly, lz = axis
+                    if nx * lx + ny * ly + nz * lz > -back_cos:
+                        # Read from here through the new axis, the thigh's front square to it
+                        # in the reference pose.
+                        axis = lx, ly, lz = nx, ny, nz
+                        cr = rx * lx + ry * ly + rz * lz
+                        fx, fy, fz = _normalised(rx - cr * lx, ry - cr * ly, rz - cr * lz)
+                        offset, turn = 0.0, None
+                    if c < fix_cos:
+                        provisional = False
             lx, ly, lz = axis
             sin_el = ux * lx + uy * ly + uz * lz
             front = ux * fx + uy * fy + uz * fz
@@ -343,6 +408,8 @@ class InclinationEstimator:
         self.axis_sum = (sx, sy, sz)
         self.axis = axis
         self.axis_fixed = axis_fixed
+        self.axis_provisional, self._axis_far_cos = provisional, far_cos
+        self._relearn = (px, py, pz, p_far)
         self._excursion_deg = excursion_deg
         self.force_error_g = ferr
         self.axis_offset_deg = offset
