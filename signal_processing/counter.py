@@ -815,9 +815,13 @@ class RepCounter:
 
         if self.hold_active:
             # Sway at the far end is not the end of the hold; a quarter of the way back is, at
-            # a movement's pace: a knee sagging slowly as the arms tire is still held.
-            if (back_deg >= max(self._hold_band_deg(self.peak), s.hold_end_fraction * self.peak)
-                    and self.fast_since_s is not None):
+            # a movement's pace, from where the thigh was held as it started back: a knee
+            # sagging slowly as the arms tire is still held, and so is one eased 3 degrees over
+            # the hold and dipped 5 more as the hands re-grip (a quarter of a knee to chest
+            # from hook-lying, 30 degrees, counted from the top, was 7).
+            if self.fast_since_s is not None and (
+                    min(self.peak, self._median_out(self.fast_since_s - 1.0, self.fast_since_s)) - y
+                    >= max(self._hold_band_deg(self.peak), s.hold_end_fraction * self.peak)):
                 events.append(self._end_hold(t_s))
         elif (self.exercise.times_holds and self.settled_s is not None and not moving_on
               and t_s - self.settled_s >= s.min_hold_s

@@ -1265,3 +1265,15 @@ def test_stiff_heel_slides_after_a_shift_on_the_bed_and_back_read_their_own_size
     engine.update(t_s[top:], accel_g[top:], gyro_dps[top:])
     engine.finish()
     assert engine.state.reps == 6
+
+
+@pytest.mark.parametrize("dip_deg", [5.5, 6.5])
+def test_a_knee_eased_over_the_hold_and_dipped_as_the_hands_regrip_is_still_held(dip_deg):
+    # Knee to chest from hook-lying, 33 degrees: the knee eases 3 degrees over the hold, then
+    # dips 6 more for a moment as the hands re-grip. Counted from the top, that is
+    # more than a quarter of the rep (8 degrees), and the dip ended the hold; from where the
+    # knee was held as it dipped, it is short of that.
+    plan = [(3.0, 2.0, 45.0), (9.0, 2.5, 78.0), (11.5, 8.0, 75.0), (19.5, 0.3, 75.0 - dip_deg),
+            (20.2, 0.6, 75.0), (30.0, 2.5, 45.0)]
+    engine, _ = run_plan("knee_to_chest", plan, 36.0, np.random.default_rng(3))
+    assert_reps_and_holds(engine, [(11.5, 30.0)], within_s=0.5)
