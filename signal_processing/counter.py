@@ -736,6 +736,9 @@ class RepCounter:
                 # slowly reached, a knee creeping in over a hold dropped the hold whole.)
                 events.append(Event("hold_cancelled", t_s - self.delay_s))
                 level = self.hold_level
+                # Where it settled, not where it is now: a hand's slow pull on from there, under
+                # way by now, is still a movement on (it started holds 2 s early).
+                settled_out_deg = self._moved_on_out_deg
                 rest_on_the_way = self._in_documented_pose(self.exercise.rest_on_the_way_deg,
                                                            self.valley_deg + d * level)
                 if rest_on_the_way and y - level > max(threshold, band):
@@ -743,12 +746,13 @@ class RepCounter:
                     # measured from it and must come back to it.
                     self.valley_deg += d * level
                     y -= level
+                    settled_out_deg -= level
                     self.peak -= level
                     self._trail = deque(((t, out - level) for t, out in self._trail),
                                         maxlen=self._trail.maxlen)
                     self.out_start_s = self._moving_on_s - self.delay_s
                 self.hold_start_s = None
-                self.settled_s, self._settled_out_deg = self._moved_on_settled_s, y
+                self.settled_s, self._settled_out_deg = self._moved_on_settled_s, settled_out_deg
                 self._moving_on_s = self._moved_on_settled_s = None
         if abs(speed_dps) < mark:
             self.fast_since_s = None
@@ -773,11 +777,14 @@ class RepCounter:
                         and back_deg >= s.return_fraction * self.peak)
         home = settled_home and len(self.amplitudes) < s.retract_after_reps
         fell = back_deg >= max(threshold, s.return_fraction * self.peak)
-        if settled_home and not (fell or home) and (
-                (self.valley_deg + d * self.peak - self.rest_deg) * d < threshold):
+        rest_deg = self._rest_out_from_deg(d)
+        if (settled_home and not (fell or home) and abs(angle_deg - rest_deg) <= self._settled_band_deg()
+                and (self.valley_deg + d * self.peak - rest_deg) * d < threshold):
             # Settled back at the rest, having gone less than a rep threshold beyond it (it
             # started from a rock the other way): the rock is over, and no rep. Left waiting
-            # for a fall it would never make, the next movement's first wobble counted it.
+            # for a fall it would never make, the next movement's first wobble counted it. (A
+            # pause on the way out is no rest to measure from: a rep that paused part way out
+            # and part way back settles there.)
             if self.hold_active:
                 events.append(Event("hold_cancelled", t_s - self.delay_s))
             self._low_reset(t_s, angle_deg)
