@@ -777,18 +777,19 @@ class RepCounter:
                         and back_deg >= s.return_fraction * self.peak)
         home = settled_home and len(self.amplitudes) < s.retract_after_reps
         fell = back_deg >= max(threshold, s.return_fraction * self.peak)
-        rest_deg = self._rest_out_from_deg(d)
-        if (settled_home and not (fell or home) and abs(angle_deg - rest_deg) <= self._settled_band_deg()
-                and (self.valley_deg + d * self.peak - rest_deg) * d < threshold):
+        if settled_home and not (fell or home):
             # Settled back at the rest, having gone less than a rep threshold beyond it (it
             # started from a rock the other way): the rock is over, and no rep. Left waiting
             # for a fall it would never make, the next movement's first wobble counted it. (A
             # pause on the way out is no rest to measure from: a rep that paused part way out
             # and part way back settles there.)
-            if self.hold_active:
-                events.append(Event("hold_cancelled", t_s - self.delay_s))
-            self._low_reset(t_s, angle_deg)
-            return events
+            rest_deg = self._rest_out_from_deg(d)
+            if (abs(angle_deg - rest_deg) <= self._settled_band_deg()
+                    and (self.valley_deg + d * self.peak - rest_deg) * d < threshold):
+                if self.hold_active:
+                    events.append(Event("hold_cancelled", t_s - self.delay_s))
+                self._low_reset(t_s, angle_deg)
+                return events
         if fell or home:
             if self.hold_active:
                 events.append(self._end_hold(t_s))
@@ -824,8 +825,8 @@ class RepCounter:
             # Sway at the far end is not the end of the hold; a quarter of the way back is, at
             # a movement's pace, from where the thigh was held as it started back: a knee
             # sagging slowly as the arms tire is still held, and so is one eased 3 degrees over
-            # the hold and dipped 5 more as the hands re-grip (a quarter of a knee to chest
-            # from hook-lying, 30 degrees, counted from the top, was 7).
+            # the hold and dipped 6 more as the hands re-grip (from the top, more than a quarter
+            # of a 33-degree knee to chest from hook-lying).
             if self.fast_since_s is not None and (
                     min(self.peak, self._median_out(self.fast_since_s - 1.0, self.fast_since_s)) - y
                     >= max(self._hold_band_deg(self.peak), s.hold_end_fraction * self.peak)):
