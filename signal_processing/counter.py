@@ -290,6 +290,9 @@ class RepCounter:
         self._moving_on_deg = 0.0                       # ...by more than this
         #: A pull on out at the far end: None while the movement out is still under way.
         self._pull: _Pull | None = None
+        #: The first movement back at a movement's pace during a hold, as (when it began, the
+        #: level held before it), until the thigh is back at that level (see `_end_hold`).
+        self._back: tuple[float, float] | None = None
         #: (grid time, how far out) since the rep started: where holds begin and end is read
         #: back from it.
         self._trail: deque[tuple[float, float]] = deque(maxlen=self._TRAIL_STEPS)
@@ -752,6 +755,7 @@ class RepCounter:
                                         maxlen=self._trail.maxlen)
                     self.out_start_s = self._moving_on_s - self.delay_s
                 self.hold_start_s = None
+                self._back = None
                 self.settled_s, self._settled_out_deg = self._moved_on_settled_s, settled_out_deg
                 self._moving_on_s = self._moved_on_settled_s = None
         if abs(speed_dps) < mark:
@@ -765,6 +769,13 @@ class RepCounter:
             self.fast_since_s = t_s
         back_deg = self.peak - y
         self._trail.append((t_s, y))
+        if self.hold_active:
+            if self._back is None:
+                if self.fast_since_s is not None and speed_dps * d < 0:
+                    self._back = (self.fast_since_s, min(self.peak, self._median_out(
+                        self.fast_since_s - 1.0, self.fast_since_s)))
+            elif self.fast_since_s is None and y >= self._back[1] - self._hold_band_deg(self.peak):
+                self._back = None       # settled back where it was held: a re-grip
 
         # Back down by a rep threshold and at least part of the way home: the rep is done. Until
         # the person's usual range is known, it is also done once the thigh has settled back
@@ -839,6 +850,7 @@ class RepCounter:
             # more abruptly than a minimum-jerk one.
             by_speed_s = self.settled_s - self.delay_s + self._tail_s()
             self.hold_start_s = min(self._arrival_s(self.settled_s, t_s), by_speed_s, t_s - self.delay_s)
+            self._back = None
             if self._in_gap(self.settled_s) and not self._arrival_seen_across_gap(self.settled_s, t_s):
                 # Found only across a gap, and the thigh was not seen arriving: it got there
                 # before the gap or in it.
@@ -1074,7 +1086,14 @@ class RepCounter:
         return s.rebase_hold_targets * target if target > 0 else s.rebase_hold_s
 
     def _end_hold(self, t_s: float) -> Event:
-        began = self.fast_since_s if self.fast_since_s is not None else t_s
+        # From the first movement back that the thigh did not come back from: a knee lowered
+        # a fifth of the way, paused half a second and lowered the rest left the hold at the
+        # first move (read from the pause, the hold ran 2 s long).
+        if self._back is not None:
+            began = self._back[0]
+        else:
+            began = self.fast_since_s if self.fast_since_s is not None else t_s
+        self._back = None
         # The later of the two readings, each early in its own case (as for the start).
         by_speed_s = began - self.delay_s - self._tail_s()
         end_s = max(self.hold_start_s, self._departure_s(began, t_s), by_speed_s)

@@ -1280,3 +1280,21 @@ def test_a_knee_eased_over_the_hold_and_dipped_as_the_hands_regrip_is_still_held
             (20.2, 0.6, 75.0), (30.0, 2.5, 45.0)]
     engine, _ = run_plan("knee_to_chest", plan, 36.0, np.random.default_rng(3))
     assert_reps_and_holds(engine, [(11.5, 30.0)], within_s=0.5)
+
+
+@pytest.mark.parametrize("first_deg", [15.0, 25.0])
+def test_a_knee_lowered_part_way_paused_and_lowered_the_rest_left_the_hold_at_the_first_move(first_deg):
+    # Held at 100 degrees, the knee comes down 15-25 degrees, pauses half a second and comes
+    # down the rest. Read from the pause, the hold ran 1.7 s past the first move.
+    plan = [(3.0, 2.5, 100.0), (25.5, 1.2, 100.0 - first_deg), (27.2, 2.0, 0.0)]
+    engine, _ = run_plan("knee_to_chest", plan, 35.0, np.random.default_rng(5))
+    assert_reps_and_holds(engine, [(5.5, 25.5)], within_s=0.5)
+
+
+def test_a_knee_to_chest_from_hook_lying_that_overshoots_and_eases_back_is_held_to_the_lowering():
+    # From hook-lying the knee is drawn 2.5 degrees past where it holds and eases back.
+    # The ease back came while the hold in hook-lying was still the one under way; kept as the
+    # hold's first move back once the hold began again at the top, it ended that hold 16 s early.
+    plan = [(3.0, 2.5, 45.0), (10.0, 2.0, 107.5), (12.8, 0.4, 105.0), (32.0, 2.5, 45.0), (40.0, 2.5, 0.0)]
+    engine, _ = run_plan("knee_to_chest", plan, 46.0, np.random.default_rng(11))
+    assert_reps_and_holds(engine, [(12.0, 32.0)], within_s=0.75)
