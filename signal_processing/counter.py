@@ -772,8 +772,7 @@ class RepCounter:
         if self.hold_active:
             if self._back is None:
                 if self.fast_since_s is not None and speed_dps * d < 0:
-                    self._back = (self.fast_since_s, min(self.peak, self._median_out(
-                        self.fast_since_s - 1.0, self.fast_since_s)))
+                    self._back = (self.fast_since_s, self._held_before_deg(self.fast_since_s))
             elif self.fast_since_s is None and y >= self._back[1] - self._hold_band_deg(self.peak):
                 self._back = None       # settled back where it was held: a re-grip
 
@@ -839,7 +838,7 @@ class RepCounter:
             # the hold and dipped 6 more as the hands re-grip (from the top, more than a quarter
             # of a 33-degree knee to chest from hook-lying).
             if self.fast_since_s is not None and (
-                    min(self.peak, self._median_out(self.fast_since_s - 1.0, self.fast_since_s)) - y
+                    self._held_before_deg(self.fast_since_s) - y
                     >= max(self._hold_band_deg(self.peak), s.hold_end_fraction * self.peak)):
                 events.append(self._end_hold(t_s))
         elif (self.exercise.times_holds and self.settled_s is not None and not moving_on
@@ -1064,6 +1063,10 @@ class RepCounter:
     def _move_scale_s(self) -> float:
         """Amplitude over peak speed: a movement's duration, up to a factor set by its profile."""
         return self.peak / max(self.peak_speed_dps, 1e-6)
+
+    def _held_before_deg(self, began_s: float) -> float:
+        """How far out the thigh was held in the second before it started back at ``began_s``."""
+        return min(self.peak, self._median_out(began_s - 1.0, began_s))
 
     def _median_out(self, from_s: float, to_s: float) -> float:
         ys = sorted(y for t, y in self._trail if from_s <= t <= to_s)
