@@ -637,6 +637,14 @@ class RepCounter:
             self._dip.out_deg = max(self._dip.out_deg, (angle_deg - self._dip.level_deg) * self.polarity)
         self.low_min_deg = min(self.low_min_deg, angle_deg)
         self.low_max_deg = max(self.low_max_deg, angle_deg)
+        pause = self._home_pause
+        if pause is not None and (pause.level_deg - angle_deg) * pause.way > self._settled_band_deg():
+            # On home past where it first settled from the rep: that was a pause on the way,
+            # and no rest, as `_settled_at_rest` finds once it settles there; a brisk person is
+            # out on the next rep before it has (the rep from there is out from the rests
+            # before the pause, not from the pause).
+            self._rests_lo_deg, self._rests_hi_deg = pause.rests_lo_deg, pause.rests_hi_deg
+            self._home_pause = None
         # When the thigh last left the bottom (either way): where a rep's time starts.
         near = 0.2 * threshold
         if angle_deg - self.low_min_deg <= near:
