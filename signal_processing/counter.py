@@ -826,7 +826,10 @@ class RepCounter:
             held = bool(self.holds) and self.holds[-1].start_s >= self.out_start_s
             no_shift = held or self.peak > s.shift_max_deg
             if duration_s >= (s.min_rep_s if no_shift else self._min_rep_s()):
-                events.append(self._count_rep(self.peak, duration_s, back_at_s))
+                # Its pace is the movement's, out and back, not the time it was held: a set of
+                # held reps has quick unheld ones too.
+                moving_s = duration_s - (self.holds[-1].duration_s if held else 0.0)
+                events.append(self._count_rep(self.peak, moving_s, back_at_s))
                 if self.polarity == 0:
                     # The first rep shows the way, wherever the set started (a pelvic-tilt set
                     # recorded from hook-lying never shows the move into it): the way back from
