@@ -433,6 +433,7 @@ class RepCounter:
             self._settled_lo, self._settled_hi = lows[0][1], highs[0][1]
         events: list[Event] = []
         if self.phase == self.LOW:
+            self._forget_pause_gone_past(angle_deg)
             level = self._settled_level_deg(t_s, angle_deg, band, highs, lows)
             if level is not None:
                 if self._out_deg > band:     # (it only grows once the thigh has left home)
@@ -537,17 +538,11 @@ class RepCounter:
         its rest and back; a person who settled lower tilts from there and back): then a
         movement from it and back as big as a rep was one. Within the band, the rests drift
         there once the thigh has lain there a long rest. A rest the thigh first settles at home
-        from a rep is one, wherever it is: real sets drift, and come home past where they
-        lay."""
+        from a rep is one, wherever it is (unless it goes on home past it: see
+        `_forget_pause_gone_past`): real sets drift, and come home past where they lay."""
         self.rest_deg = level_deg
         home = not self._settled_since_rep
         self._settled_since_rep = True
-        pause = self._home_pause
-        if pause is not None and not home and (pause.level_deg - level_deg) * pause.way > band:
-            # Settled further back than where it first settled from the rep: that was a pause
-            # on the way home, and no rest (a heel slide eased back in two goes).
-            self._rests_lo_deg, self._rests_hi_deg = pause.rests_lo_deg, pause.rests_hi_deg
-            self._home_pause = None
         lo, hi = self._rests_lo_deg, self._rests_hi_deg
         rep_deg = self.typical_excursion_deg
         dip = lo - rep_deg < level_deg < lo - band or hi + band < level_deg < hi + rep_deg
@@ -586,6 +581,17 @@ class RepCounter:
         self._rests_lo_deg = min(self._rests_lo_deg, level_deg)
         self._rests_hi_deg = max(self._rests_hi_deg, level_deg)
         self._dip = None
+
+    def _forget_pause_gone_past(self, angle_deg: float) -> None:
+        """The thigh has gone on home past where it first settled from the rep, by more than
+        the band: that was a pause on the way, and no rest, and the rests lain at are as they
+        were before it (a heel slide eased back in two goes). Known as the thigh passes, not
+        once it settles there: a brisk person is out on the next rep before a rest settles,
+        and that rep is out from the rests before the pause, not from the pause."""
+        pause = self._home_pause
+        if pause is not None and (pause.level_deg - angle_deg) * pause.way > self._settled_band_deg():
+            self._rests_lo_deg, self._rests_hi_deg = pause.rests_lo_deg, pause.rests_hi_deg
+            self._home_pause = None
 
     def _rest_beyond_dip_deg(self, direction: int) -> float:
         """The rest a rep the ``direction`` way must go beyond: where the thigh lies, or, if it
@@ -637,14 +643,6 @@ class RepCounter:
             self._dip.out_deg = max(self._dip.out_deg, (angle_deg - self._dip.level_deg) * self.polarity)
         self.low_min_deg = min(self.low_min_deg, angle_deg)
         self.low_max_deg = max(self.low_max_deg, angle_deg)
-        pause = self._home_pause
-        if pause is not None and (pause.level_deg - angle_deg) * pause.way > self._settled_band_deg():
-            # On home past where it first settled from the rep: that was a pause on the way,
-            # and no rest, as `_settled_at_rest` finds once it settles there; a brisk person is
-            # out on the next rep before it has (the rep from there is out from the rests
-            # before the pause, not from the pause).
-            self._rests_lo_deg, self._rests_hi_deg = pause.rests_lo_deg, pause.rests_hi_deg
-            self._home_pause = None
         # When the thigh last left the bottom (either way): where a rep's time starts.
         near = 0.2 * threshold
         if angle_deg - self.low_min_deg <= near:
