@@ -45,7 +45,8 @@ READ_KEYS = frozenset({SIGNATURE_KEY, "rate_hz", "exercise", "side"})
 
 #: A line longer than this is not a sample row; reading stops there instead of filling memory.
 _MAX_LINE_BYTES = 64 * 1024
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+#: A decimal number in ASCII digits (``\d`` alone takes any script's, which ``float()`` reads).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _METADATA_KEY = re.compile(r"[A-Za-z0-9_.-]+")
 _NON_FINITE_WORDS = {"nan", "inf", "infinity"}
 _OTHER_DELIMITERS = ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"))

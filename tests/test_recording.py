@@ -67,6 +67,9 @@ BAD_FILES = [
     ("infinity", _good_with_row(2, "0.020000,0.1,0.2,1.0,inf,0,0"), 6, "gx_dps is 'inf': not a finite number"),
     ("overflow", _good_with_row(2, "0.020000,0.1,0.2,1.0,1e999,0,0"), 6, "not a finite number"),
     ("empty value", _good_with_row(3, "0.030000,0.1,,1.0,0,0,0"), 7, "ay_g is not a number"),
+    # Digits of another script are digits to Python's float(), not in a recording.
+    ("Arabic-Indic digits", _good_with_row(1, "0.010000,\u0660.\u0661,0.2,1.0,0,0,0"), 5, "ax_g is not a number"),
+    ("fullwidth digits", _good_with_row(2, "0.020000,0.1,0.2,\uff11.0,0,0,0"), 6, "az_g is not a number"),
     ("short row", _good_with_row(3, "0.030000,0.1,0.2"), 7, "short row"),
     ("long row", _good_with_row(3, f"0.030000,{ROW},7"), 7, "too many values"),
     ("time repeats", _good_with_row(2, f"0.010000,{ROW}"), 6, "t_s repeats"),
