@@ -101,6 +101,12 @@ class CounterSettings:
     #: it is taken back.
     retract_after_reps: int = 3
     abandoned_fraction: float = 0.35
+    #: A rep counted while the rep threshold was under twice the exercise's floor (nothing known
+    #: yet of this person's range but reps of the floor's order) is weighed so, against the
+    #: median of the latest `typical_reps`, until this many reps have been counted: three or
+    #: four excursions of an undocumented exercise's 3-degree floor can be a wiggle to and fro
+    #: before the set, and they are still the median at the fifth count.
+    floor_reps_weighed_until: int = 10
     #: Until then, two movements out and home in a row, each short of the rep threshold but
     #: beyond `abandoned_fraction` of the usual excursion, and the smaller at least this
     #: fraction of the larger, are reps (see `_short_reps_home`).
@@ -231,6 +237,9 @@ class RepCounter:
         self.durations: deque[float] = deque(maxlen=self.settings.typical_reps)
         self._last_peak_deg: float | None = None
         self._counted: list[float] = []
+        #: Whether each counted rep was counted while the person's range was still of the
+        #: floor's order (the threshold under twice the floor; see `floor_reps_weighed_until`).
+        self._range_unknown: list[bool] = []
         self._holds_at_count: list[int] = []
         self._last_rise_deg = 0.0
         self._last_direction = 1
@@ -333,7 +342,7 @@ class RepCounter:
         key = tuple(self.amplitudes)
         if key != self._threshold_key:
             s = self.settings
-            low = self.exercise.excursion_deg[0] * s.first_rep_fraction
+            low = self._floor_deg()
             typical = sorted(key)[(len(key) - 1) // 2] if key else math.inf
             if key:
                 low = max(low, typical * s.typical_rep_fraction)
@@ -883,6 +892,7 @@ class RepCounter:
         and the pace, and what an abandoned one is taken back by."""
         self.reps += 1
         self._settled_since_rep = False
+        self._range_unknown.append(self.rep_threshold_deg < 2.0 * self._floor_deg())
         self.amplitudes.append(amplitude_deg)
         self.durations.append(duration_s)
         self._counted.append(amplitude_deg)
@@ -927,21 +937,29 @@ class RepCounter:
         weighs them all against their median, and takes back any well short of it."""
         s = self.settings
         counted = self._counted
-        if not s.retract_after_reps <= len(counted) <= s.typical_reps:
+        n = len(counted)
+        if s.retract_after_reps <= n <= s.typical_reps:
+            usual, weighed = sorted(counted)[n // 2], [True] * n
+        elif s.typical_reps < n <= s.floor_reps_weighed_until:
+            # Later, only reps counted while the range was still unknown, against the latest.
+            usual, weighed = sorted(counted[-s.typical_reps:])[s.typical_reps // 2], list(self._range_unknown)
+        else:
             return []
-        usual = sorted(counted)[len(counted) // 2]
         events: list[Event] = []
         i = 0
         while i < len(counted):
-            if counted[i] >= s.abandoned_fraction * usual:
+            if not weighed[i] or counted[i] >= s.abandoned_fraction * usual:
                 i += 1
                 continue
-            # Its pause was no hold either; the amplitudes and durations are the counted reps'
-            # while no more than `typical_reps` have been counted.
+            # Its pause was no hold either. The amplitudes and durations are the latest
+            # `typical_reps` counted reps'.
             first_hold = self._holds_at_count[i - 1] if i else 0
             n_holds = self._holds_at_count[i] - first_hold
             del self.holds[first_hold:self._holds_at_count[i]]
-            del counted[i], self._holds_at_count[i], self.amplitudes[i], self.durations[i]
+            recent = i - (len(counted) - len(self.amplitudes))
+            if recent >= 0:
+                del self.amplitudes[recent], self.durations[recent]
+            del counted[i], self._holds_at_count[i], self._range_unknown[i], weighed[i]
             for j in range(i, len(self._holds_at_count)):
                 self._holds_at_count[j] -= n_holds
             if i == len(counted):
@@ -1080,6 +1098,10 @@ class RepCounter:
     def _median_out(self, from_s: float, to_s: float) -> float:
         ys = sorted(y for t, y in self._trail if from_s <= t <= to_s)
         return ys[len(ys) // 2] if ys else self.peak
+
+    def _floor_deg(self) -> float:
+        """The rep threshold before anything is known of this person's range."""
+        return self.exercise.excursion_deg[0] * self.settings.first_rep_fraction
 
     def _min_rep_s(self) -> float:
         """Knocks are quicker than any rep, and so is shifting on the bed once the person's own

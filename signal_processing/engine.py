@@ -63,6 +63,13 @@ class EngineSettings:
     #: The thigh's speed when last seen before a gap is read over this long: long enough to
     #: average out one sample's noise at 1 kHz, short enough to be the speed at that moment.
     last_seen_window_s: float = 0.1
+    #: An undocumented exercise's reps' way is forgotten when the thigh, between reps, turns
+    #: this many times the typical rep from the rest and not a rep threshold that way: the way
+    #: was learnt from something else (a wiggle to and fro before the set, counted before the
+    #: range was known). Learnt again only once the reps agree on it: the length of the sum
+    #: of their ways, one each, at least `way_agreement` of their number.
+    way_off_factor: float = 3.0
+    way_agreement: float = 0.6
     orientation: OrientationSettings = field(default_factory=OrientationSettings)
     counter: CounterSettings = field(default_factory=CounterSettings)
 
@@ -143,6 +150,7 @@ class Engine:
         self._way_sum = (0.0, 0.0, 0.0)
         self._way_parts: list[tuple[float, float, float]] = []   # each counted rep's
         self._reps_seen = 0
+        self._way_forgotten = False
         self._far_up: tuple[float, float, float] | None = None    # farthest from the rest
         self._far_cos = 2.0
         self._grid_next_s = -math.inf
@@ -436,6 +444,9 @@ class Engine:
                 if t < next_s:
                     continue
                 e2 = self._tilt_deg(v2)
+                if self._rep_way is not None and counter.phase == counter.LOW and self._way_is_off(v2, e2):
+                    self._rep_way, self._way_forgotten = None, True
+                    e2 = self._tilt_deg(v2)
             else:
                 e1 += k * (a - e1)
                 e2 += k * (e1 - e2)
@@ -547,8 +558,31 @@ class Engine:
                 self._way_sum = (w[0] - f[0], w[1] - f[1], w[2] - f[2])
             else:
                 continue
-            if self._reps_seen >= self.counter.settings.retract_after_reps:
+            if self._reps_seen >= self.counter.settings.retract_after_reps and (
+                    not self._way_forgotten or self._reps_agree()):
                 self._rep_way = self._tangent(self._way_sum, self._rest_up) or self._rep_way
+                self._way_forgotten = self._way_forgotten and self._rep_way is None
+
+    def _reps_agree(self) -> bool:
+        """Whether the counted reps go one way (see `EngineSettings.way_agreement`)."""
+        x = y = z = 0.0
+        n = 0
+        for p in self._way_parts:
+            size = math.sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2])
+            if size > 1e-9:
+                x, y, z, n = x + p[0] / size, y + p[1] / size, z + p[2] / size, n + 1
+        return n > 0 and math.sqrt(x * x + y * y + z * z) >= self.settings.way_agreement * n
+
+    def _way_is_off(self, up: tuple[float, float, float], along_deg: float) -> bool:
+        """Whether "up" has turned from the rest far beyond the typical rep, but not a rep
+        threshold the reps' way (see `EngineSettings.way_off_factor`)."""
+        counter = self.counter
+        if along_deg - self._rest_offset_deg >= counter.rep_threshold_deg:
+            return False
+        r = self._rest_up
+        c = (up[0] * r[0] + up[1] * r[1] + up[2] * r[2]) / math.sqrt(
+            up[0] * up[0] + up[1] * up[1] + up[2] * up[2])
+        return math.degrees(math.acos(max(-1.0, min(1.0, c)))) > self.settings.way_off_factor * counter.typical_excursion_deg
 
     def _tilt_deg(self, up: tuple[float, float, float]) -> float:
         """For exercises of unknown plane: how far "up" has turned from the latest long rest,

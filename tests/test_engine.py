@@ -601,6 +601,31 @@ def test_once_the_reps_show_their_way_a_move_another_way_is_not_a_rep(between, s
     assert [round(h.duration_s) for h in state.holds] == [3] * 7
 
 
+@SLOW
+@given(seed=st.integers(0, 2**32 - 1), wiggle_deg=st.floats(2.5, 4.0), wiggles=st.integers(3, 4),
+       rep_deg=st.floats(12.0, 30.0), rate_hz=st.sampled_from([25.0, 100.0]))
+def test_a_wiggle_to_and_fro_before_an_undocumented_set_is_no_rep_and_no_way(seed, wiggle_deg, wiggles, rep_deg,
+                                                                           rate_hz):
+    # Before the set the leg rolls a few degrees one way and the other, three or four times:
+    # each is an excursion from the rest and back, over an undocumented exercise's 3-degree
+    # floor, and counted. The reps' way was learnt from them (a way the reps never go, so
+    # that they read as nothing: 3 of 10 counted); and, three or four of them, the wiggles
+    # were still the median when five reps stood, so none was taken back.
+    t, roll = 3.0, []
+    for k in range(wiggles):
+        roll += [(t, 0.5, wiggle_deg * (-1) ** k), (t + 0.7, 0.5, 0.0)]
+        t += 1.6
+    plan, t = [], t + 1.5
+    for _ in range(8):
+        plan += [(t, 1.2, rep_deg), (t + 1.2 + 0.3, 1.2, 0.0)]
+        t += 4.0
+    t_s = np.arange(0, t + 2.0, 1 / rate_hz)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(np.random.default_rng(seed)),
+                                    flexion_profile(t_s, roll), noise_g=0.003, noise_dps=0.2, seed=seed)
+    engine, events = run("generic", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 8
+
+
 def test_lost_samples_are_counted_and_do_not_stop_the_count():
     plan = [(3.0, 1.5, 40.0), (5.0, 1.5, 0.0), (9.0, 1.5, 40.0), (11.0, 1.5, 0.0)]
     t_s = np.arange(0, 15, 0.01)
