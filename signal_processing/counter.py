@@ -934,7 +934,9 @@ class RepCounter:
         """Before this person's usual range is known, a movement abandoned well short of it can
         pass for a rep: the first, or a wiggle on the way back from the first real one while the
         rep threshold still follows the first. Until `typical_reps` reps stand, every count
-        weighs them all against their median, and takes back any well short of it."""
+        weighs them all against their median, and takes back any well short of it; after that,
+        until `floor_reps_weighed_until`, it weighs those counted while the range was still
+        unknown (a wiggle before the set) against the median of the latest `typical_reps`."""
         s = self.settings
         counted = self._counted
         n = len(counted)
@@ -942,7 +944,8 @@ class RepCounter:
             usual, weighed = sorted(counted)[n // 2], [True] * n
         elif s.typical_reps < n <= s.floor_reps_weighed_until:
             # Later, only reps counted while the range was still unknown, against the latest.
-            usual, weighed = sorted(counted[-s.typical_reps:])[s.typical_reps // 2], list(self._range_unknown)
+            usual = sorted(counted[-s.typical_reps:])[s.typical_reps // 2]
+            weighed = list(self._range_unknown)
         else:
             return []
         events: list[Event] = []

@@ -579,10 +579,14 @@ class Engine:
         counter = self.counter
         if along_deg - self._rest_offset_deg >= counter.rep_threshold_deg:
             return False
+        turned_deg = math.degrees(math.acos(max(-1.0, min(1.0, self._cos_from_rest(up)))))
+        return turned_deg > self.settings.way_off_factor * counter.typical_excursion_deg
+
+    def _cos_from_rest(self, up: tuple[float, float, float]) -> float:
+        """The cosine of the angle "up" has turned from the latest long rest."""
         r = self._rest_up
-        c = (up[0] * r[0] + up[1] * r[1] + up[2] * r[2]) / math.sqrt(
+        return (up[0] * r[0] + up[1] * r[1] + up[2] * r[2]) / math.sqrt(
             up[0] * up[0] + up[1] * up[1] + up[2] * up[2])
-        return math.degrees(math.acos(max(-1.0, min(1.0, c)))) > self.settings.way_off_factor * counter.typical_excursion_deg
 
     def _tilt_deg(self, up: tuple[float, float, float]) -> float:
         """For exercises of unknown plane: how far "up" has turned from the latest long rest,
