@@ -300,8 +300,10 @@ class RepCounter:
         #: A pull on out at the far end: None while the movement out is still under way.
         self._pull: _Pull | None = None
         #: The first movement back at a movement's pace during a hold, as (when it began, the
-        #: level held before it), until the thigh is back at that level (see `_end_hold`).
-        self._back: tuple[float, float] | None = None
+        #: level held before it, since when it has been still: None while it moves), until the
+        #: thigh is back at that level or has stayed still a hold's length where it stopped
+        #: (see `_end_hold`).
+        self._back: tuple[float, float, float | None] | None = None
         #: (grid time, how far out) since the rep started: where holds begin and end is read
         #: back from it.
         self._trail: deque[tuple[float, float]] = deque(maxlen=self._TRAIL_STEPS)
@@ -787,9 +789,18 @@ class RepCounter:
         if self.hold_active:
             if self._back is None:
                 if self.fast_since_s is not None and speed_dps * d < 0:
-                    self._back = (self.fast_since_s, self._held_before_deg(self.fast_since_s))
-            elif self.fast_since_s is None and y >= self._back[1] - self._hold_band_deg(self.peak):
+                    self._back = (self.fast_since_s, self._held_before_deg(self.fast_since_s), None)
+            elif self.fast_since_s is not None:
+                self._back = self._back[:2] + (None,)
+            elif y >= self._back[1] - self._hold_band_deg(self.peak):
                 self._back = None       # settled back where it was held: a re-grip
+            elif self._back[2] is None:
+                self._back = self._back[:2] + (t_s,)
+            elif t_s - self._back[2] >= s.min_hold_s:
+                # Still a hold's length where it stopped: the hold goes on there (a sag, or an
+                # adjustment), and the lowering, when it comes, is its end (ended at the move,
+                # a hold that sagged 2 degrees and went on 3.5 s there was 3.7 s short).
+                self._back = None
 
         # Back down by a rep threshold and at least part of the way home: the rep is done. Until
         # the person's usual range is known, it is also done once the thigh has settled back
