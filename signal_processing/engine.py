@@ -151,6 +151,7 @@ class Engine:
         self._way_parts: list[tuple[float, float, float]] = []   # each counted rep's
         self._reps_seen = 0
         self._way_forgotten = False
+        self._counted_rest_up = (0.0, 0.0, 1.0)   # the rest when the latest rep was counted
         self._far_up: tuple[float, float, float] | None = None    # farthest from the rest
         self._far_cos = 2.0
         self._grid_next_s = -math.inf
@@ -445,7 +446,10 @@ class Engine:
                     continue
                 e2 = self._tilt_deg(v2)
                 if self._rep_way is not None and counter.phase == counter.LOW and self._way_is_off(v2, e2):
+                    # Measured from the rest the last rep was counted from: the latest long
+                    # rest followed this movement, which read as no excursion.
                     self._rep_way, self._way_forgotten = None, True
+                    self._rest_up = self._counted_rest_up
                     e2 = self._tilt_deg(v2)
             else:
                 e1 += k * (a - e1)
@@ -550,6 +554,7 @@ class Engine:
                     n = math.sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2])
                     part = self._across((u[0] / n, u[1] / n, u[2] / n), self._rest_up)
                 self._way_parts.append(part)
+                self._counted_rest_up = self._rest_up
                 w = self._way_sum
                 self._way_sum = (w[0] + part[0], w[1] + part[1], w[2] + part[2])
                 self._reps_seen += 1
@@ -574,19 +579,18 @@ class Engine:
         return n > 0 and math.sqrt(x * x + y * y + z * z) >= self.settings.way_agreement * n
 
     def _way_is_off(self, up: tuple[float, float, float], along_deg: float) -> bool:
-        """Whether "up" has turned from the rest far beyond the typical rep, but not a rep
-        threshold the reps' way (see `EngineSettings.way_off_factor`)."""
+        """Whether "up" has turned far beyond the typical rep from the rest the latest rep was
+        counted from (not the latest long rest: a movement that is no excursion the reps' way
+        reads as a rest, and the rest follows it), but not a rep threshold the reps' way (see
+        `EngineSettings.way_off_factor`)."""
         counter = self.counter
         if along_deg - self._rest_offset_deg >= counter.rep_threshold_deg:
             return False
-        turned_deg = math.degrees(math.acos(max(-1.0, min(1.0, self._cos_from_rest(up)))))
-        return turned_deg > self.settings.way_off_factor * counter.typical_excursion_deg
-
-    def _cos_from_rest(self, up: tuple[float, float, float]) -> float:
-        """The cosine of the angle "up" has turned from the latest long rest."""
-        r = self._rest_up
-        return (up[0] * r[0] + up[1] * r[1] + up[2] * r[2]) / math.sqrt(
+        r = self._counted_rest_up
+        c = (up[0] * r[0] + up[1] * r[1] + up[2] * r[2]) / math.sqrt(
             up[0] * up[0] + up[1] * up[1] + up[2] * up[2])
+        turned_deg = math.degrees(math.acos(max(-1.0, min(1.0, c))))
+        return turned_deg > self.settings.way_off_factor * counter.typical_excursion_deg
 
     def _tilt_deg(self, up: tuple[float, float, float]) -> float:
         """For exercises of unknown plane: how far "up" has turned from the latest long rest,
