@@ -64,8 +64,8 @@ class EngineSettings:
     #: average out one sample's noise at 1 kHz, short enough to be the speed at that moment.
     last_seen_window_s: float = 0.1
     #: An undocumented exercise's reps' way is forgotten when the thigh, between reps, turns
-    #: this many times the typical rep from the rest and not a rep threshold that way: the way
-    #: was learnt from something else (a wiggle to and fro before the set, counted before the
+    #: this many times the typical rep square to it (from the rest the latest rep was counted
+    #: from) and not a rep threshold along it: the way was learnt from something else (a wiggle to and fro before the set, counted before the
     #: range was known). Learnt again only once the reps agree on it: the length of the sum
     #: of their ways, one each, at least `way_agreement` of their number.
     way_off_factor: float = 3.0
@@ -579,18 +579,21 @@ class Engine:
         return n > 0 and math.sqrt(x * x + y * y + z * z) >= self.settings.way_agreement * n
 
     def _way_is_off(self, up: tuple[float, float, float], along_deg: float) -> bool:
-        """Whether "up" has turned far beyond the typical rep from the rest the latest rep was
-        counted from (not the latest long rest: a movement that is no excursion the reps' way
-        reads as a rest, and the rest follows it), but not a rep threshold the reps' way (see
-        `EngineSettings.way_off_factor`)."""
+        """Whether "up" has turned far beyond the typical rep square to the reps' way, from the
+        rest the latest rep was counted from (not the latest long rest: a movement that is no
+        excursion the reps' way reads as a rest, and the rest follows it), but not a rep
+        threshold along the way (see `EngineSettings.way_off_factor`)."""
         counter = self.counter
         if along_deg - self._rest_offset_deg >= counter.rep_threshold_deg:
             return False
-        r = self._counted_rest_up
-        c = (up[0] * r[0] + up[1] * r[1] + up[2] * r[2]) / math.sqrt(
-            up[0] * up[0] + up[1] * up[1] + up[2] * up[2])
-        turned_deg = math.degrees(math.acos(max(-1.0, min(1.0, c))))
-        return turned_deg > self.settings.way_off_factor * counter.typical_excursion_deg
+        r, w = self._counted_rest_up, self._rep_way
+        # Square to the way and to the rest: not the way back past the rest, which the way is
+        # there to ignore (legs lowered flat after pelvic tilts from hook-lying).
+        ax, ay, az = r[1] * w[2] - r[2] * w[1], r[2] * w[0] - r[0] * w[2], r[0] * w[1] - r[1] * w[0]
+        s = abs(up[0] * ax + up[1] * ay + up[2] * az) / math.sqrt(
+            (up[0] * up[0] + up[1] * up[1] + up[2] * up[2]) * (ax * ax + ay * ay + az * az))
+        across_deg = math.degrees(math.asin(min(1.0, s)))
+        return across_deg > self.settings.way_off_factor * counter.typical_excursion_deg
 
     def _tilt_deg(self, up: tuple[float, float, float]) -> float:
         """For exercises of unknown plane: how far "up" has turned from the latest long rest,
