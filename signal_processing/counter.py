@@ -791,7 +791,8 @@ class RepCounter:
                 if self.fast_since_s is not None and speed_dps * d < 0:
                     self._back = (self.fast_since_s, self._held_before_deg(self.fast_since_s), None)
             elif self.fast_since_s is not None:
-                self._back = self._back[:2] + (None,)
+                if self._back[2] is not None:       # moving again: not still there after all
+                    self._back = self._back[:2] + (None,)
             elif y >= self._back[1] - self._hold_band_deg(self.peak):
                 self._back = None       # settled back where it was held: a re-grip
             elif self._back[2] is None:

@@ -65,9 +65,10 @@ class EngineSettings:
     last_seen_window_s: float = 0.1
     #: An undocumented exercise's reps' way is forgotten when the thigh, between reps, turns
     #: this many times the typical rep square to it (from the rest the latest rep was counted
-    #: from) and not a rep threshold along it: the way was learnt from something else (a wiggle to and fro before the set, counted before the
-    #: range was known). Learnt again only once the reps agree on it: the length of the sum
-    #: of their ways, one each, at least `way_agreement` of their number.
+    #: from) and not a rep threshold along it: the way was learnt from something else (a
+    #: wiggle to and fro before the set, counted before the range was known). Learnt again
+    #: only once the reps agree on it: the length of the sum of their ways, one each, at
+    #: least `way_agreement` of their number.
     way_off_factor: float = 3.0
     way_agreement: float = 0.6
     orientation: OrientationSettings = field(default_factory=OrientationSettings)
