@@ -321,7 +321,7 @@ def test_serve_makes_the_pin_once_logs_it_and_a_paired_token_outlives_a_restart(
     import urllib.request
 
     from tests.test_service import make_recording
-    from tests.test_web_serve import start_server, stop_server
+    from tests.test_web_serve import running_set, start_server, stop_server
 
     recording = make_recording(tmp_path / "heel_slide.csv", "heel_slide", reps=1, hold_s=0, lead_s=30)
     args = ["--replay", str(recording), "--exercise", "heel_slide"]
@@ -367,6 +367,7 @@ def test_serve_makes_the_pin_once_logs_it_and_a_paired_token_outlives_a_restart(
     proc, base = start_server(args, tmp_path)
     try:
         assert backrep_pin() == pin
+        running_set(base)
         status, body = post(base, "/api/sets/stop", token=token)  # the replay's set, stopped by the old token
         assert status == 200 and body["set"]["exercise"] == "heel_slide"
     finally:

@@ -83,6 +83,18 @@ def start_server(args: list[str], tmp_path: Path, host: str | None = "127.0.0.1"
     raise AssertionError("server did not come up")
 
 
+def running_set(base: str, timeout_s: float = 10.0) -> dict:
+    """The set a replay opened: the service opens it on its own thread, so the page can answer
+    before the set exists (a loaded CI machine saw ``set: null`` just after start-up)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        running = get_json(base + "/api/state")["set"]
+        if running is not None or time.monotonic() > deadline:
+            assert running is not None, "the replay's set was not opened in time"
+            return running
+        time.sleep(0.05)
+
+
 def stop_server(proc: subprocess.Popen) -> tuple[int, float]:
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
@@ -160,8 +172,8 @@ def test_sigterm_with_a_set_open_closes_it_and_exits_promptly(tmp_path):
     proc, base = start_server(["--replay", str(recording), "--exercise", "knee_to_chest", "--speed", "1"], tmp_path)
     client = SseClient(base + "/api/events")
     client.start()
-    time.sleep(0.5)
-    assert get_json(base + "/api/state")["set"] is not None
+    time.sleep(0.5)   # the stream is open when SIGTERM comes
+    running_set(base)
     code, took_s = stop_server(proc)
     assert code == 0 and took_s < 5.0
     from backrep.store import Store
@@ -216,8 +228,7 @@ def test_a_second_serve_on_the_same_data_refuses_and_leaves_the_running_set_alon
     recording = make_recording(tmp_path / "knee_to_chest.csv", reps=2, hold_s=20.0)
     proc, base = start_server(["--replay", str(recording), "--exercise", "knee_to_chest", "--speed", "1"], tmp_path)
     try:
-        running = get_json(base + "/api/state")["set"]
-        assert running is not None
+        running = running_set(base)
         second = subprocess.run([sys.executable, "-m", "backrep", "serve", "--demo", "--port", str(free_port()),
                                  "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, timeout=30)
         assert second.returncode == 2, second.stderr
