@@ -17,7 +17,7 @@ from backrep.live import LiveHub
 from backrep.service import Samples, Service, programme
 from backrep.store import Store
 from tests.serving import served
-from tests.test_service import make_recording
+from tests.test_service import make_recording, wait_for
 from tests.test_web_serve import start_server, stop_server
 from web import create_app
 
@@ -330,7 +330,7 @@ def test_the_count_is_spoken_once_each_the_dose_is_marked_and_nothing_past_it_is
             """)
             page.goto(base + "/")
             expect(page.locator("#reps")).to_have_text("0")
-            time.sleep(0.5)   # the stream is open
+            wait_for(lambda: hub.listener_count == 1)   # the page's stream is open: it hears what follows
             t_s = 10.0
             for kind, rep in [("rep_counted", 1), ("rep_counted", 2), ("rep_retracted", None),
                               ("rep_counted", 2), ("rep_counted", 3), ("rep_counted", 4)]:
