@@ -966,22 +966,33 @@ class RepCounter:
             if not weighed[i] or counted[i] >= s.abandoned_fraction * usual:
                 i += 1
                 continue
-            # Its pause was no hold either. The amplitudes and durations are the latest
-            # `typical_reps` counted reps'.
-            first_hold = self._holds_at_count[i - 1] if i else 0
-            n_holds = self._holds_at_count[i] - first_hold
-            del self.holds[first_hold:self._holds_at_count[i]]
-            recent = i - (len(counted) - len(self.amplitudes))
-            if recent >= 0:
-                del self.amplitudes[recent], self.durations[recent]
-            del counted[i], self._holds_at_count[i], self._range_unknown[i], weighed[i]
-            for j in range(i, len(self._holds_at_count)):
-                self._holds_at_count[j] -= n_holds
-            if i == len(counted):
-                self._last_peak_deg = None      # its fall no longer sizes a counted rep
-            self.reps -= 1
-            events.append(Event("rep_retracted", t_s - self.delay_s, rep=self.reps, retracted=i + 1))
+            del weighed[i]
+            events.append(self.retract_rep(i, t_s))
         return events
+
+    def counted_before_range_known(self, i: int) -> bool:
+        """Whether the counted rep at index ``i`` was counted while the person's range was still
+        of the floor's order, and is still under review (see `floor_reps_weighed_until`)."""
+        return len(self._counted) <= self.settings.floor_reps_weighed_until and self._range_unknown[i]
+
+    def retract_rep(self, i: int, t_s: float) -> Event:
+        """Take back the counted rep at index ``i`` (0 is the first that stands), its holds with
+        it (its pause was no hold either), at grid time ``t_s``."""
+        counted = self._counted
+        first_hold = self._holds_at_count[i - 1] if i else 0
+        n_holds = self._holds_at_count[i] - first_hold
+        del self.holds[first_hold:self._holds_at_count[i]]
+        # The amplitudes and durations are the latest `typical_reps` counted reps'.
+        recent = i - (len(counted) - len(self.amplitudes))
+        if recent >= 0:
+            del self.amplitudes[recent], self.durations[recent]
+        del counted[i], self._holds_at_count[i], self._range_unknown[i]
+        for j in range(i, len(self._holds_at_count)):
+            self._holds_at_count[j] -= n_holds
+        if i == len(counted):
+            self._last_peak_deg = None      # its fall no longer sizes a counted rep
+        self.reps -= 1
+        return Event("rep_retracted", t_s - self.delay_s, rep=self.reps, retracted=i + 1)
 
     def _in_gap(self, t_s: float) -> bool:
         """Whether a moment found at grid time ``t_s`` came from the jump across the latest gap."""

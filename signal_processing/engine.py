@@ -564,10 +564,43 @@ class Engine:
                 self._way_sum = (w[0] - f[0], w[1] - f[1], w[2] - f[2])
             else:
                 continue
-            if self._reps_seen >= self.counter.settings.retract_after_reps and (
-                    not self._way_forgotten or self._reps_agree()):
+            cs = self.counter.settings
+            if self._reps_seen >= cs.retract_after_reps and (
+                    self._reps_agree() or not self._way_forgotten and (
+                        self._rep_way is not None or self._reps_seen >= cs.typical_reps)):
                 self._rep_way = self._tangent(self._way_sum, self._rest_up) or self._rep_way
                 self._way_forgotten = self._way_forgotten and self._rep_way is None
+            # Taken back here, it is judged again on the next turn round this loop.
+            events.extend(self._rep_gone_against_way())
+
+    def _rep_gone_against_way(self) -> list[Event]:
+        """The first rep counted before the person's range was known that went against the
+        way the other reps agree on (see `EngineSettings.way_agreement`): its far end lay
+        behind the rest along their way, where the thigh pressed back is no excursion. A leg
+        settled or twisted the other way before the set counts so at the floor, and stays a
+        rep of its size among small reps."""
+        counter, parts = self.counter, self._way_parts
+        if len(parts) != counter.reps or len(parts) <= counter.settings.retract_after_reps:
+            return []           # (a rep taken back by the counter is still on its way here)
+        units = [self._unit(p) for p in parts]
+        x = y = z = 0.0
+        n = 0
+        for u in units:
+            if u is not None:
+                x, y, z, n = x + u[0], y + u[1], z + u[2], n + 1
+        for i, u in enumerate(units):
+            if u is None or not counter.counted_before_range_known(i):
+                continue
+            ox, oy, oz = x - u[0], y - u[1], z - u[2]     # the others
+            if (u[0] * ox + u[1] * oy + u[2] * oz < 0.0
+                    and math.sqrt(ox * ox + oy * oy + oz * oz) >= self.settings.way_agreement * (n - 1)):
+                return [counter.retract_rep(i, counter.t_s)]
+        return []
+
+    @staticmethod
+    def _unit(v) -> tuple[float, float, float] | None:
+        size = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+        return None if size < 1e-9 else (v[0] / size, v[1] / size, v[2] / size)
 
     def _reps_agree(self) -> bool:
         """Whether the counted reps go one way (see `EngineSettings.way_agreement`)."""
