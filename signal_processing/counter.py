@@ -970,6 +970,14 @@ class RepCounter:
             events.append(self.retract_rep(i, t_s))
         return events
 
+    def count_found_rep(self, amplitude_deg: float, duration_s: float, at_s: float) -> Event:
+        """Count a rep found by the engine (a movement the way it had wrongly ignored), of this
+        size and length, that ended at grid time ``at_s``. It is not under review: it was
+        found against the way the reps before it went."""
+        event = self._count_rep(amplitude_deg, duration_s, at_s - self.delay_s)
+        self._range_unknown[-1] = False
+        return event
+
     def counted_before_range_known(self, i: int) -> bool:
         """Whether the counted rep at index ``i`` was counted while the person's range was still
         of the floor's order, and is still under review (see `floor_reps_weighed_until`)."""

@@ -71,6 +71,12 @@ class EngineSettings:
     #: least `way_agreement` of their number.
     way_off_factor: float = 3.0
     way_agreement: float = 0.6
+    #: The way is also forgotten after this many movements in a row against it, each as far
+    #: back past the rest as the typical rep and back to it, while a rep counted before the
+    #: range was known is under review: the way was learnt from movements before the set that
+    #: went the other way (three agree with each other). The movements were reps, and count;
+    #: the reps under review that went against them are taken back.
+    trips_back_to_forget: int = 2
     orientation: OrientationSettings = field(default_factory=OrientationSettings)
     counter: CounterSettings = field(default_factory=CounterSettings)
 
@@ -96,6 +102,19 @@ class _RunningSums:
         """Each column's mean square step between neighbours inside each window [i, j): twice
         the variance of white noise."""
         return (self._steps_sq[j] - self._steps_sq[i + 1]) / (j - i - 1)[:, None]
+
+
+@dataclass
+class _TripBack:
+    """A movement back past the rest, against an undocumented set's way: from when it went half
+    a rep threshold back (and from which rest), how far back it has gone, the "up" it went
+    furthest to, and when it came back within half a rep threshold of the rest."""
+
+    start_s: float
+    rest_offset_deg: float
+    deepest_deg: float
+    far_up: tuple[float, float, float]
+    end_s: float = math.nan
 
 
 @dataclass
@@ -155,6 +174,8 @@ class Engine:
         self._counted_rest_up = (0.0, 0.0, 1.0)   # the rest when the latest rep was counted
         self._far_up: tuple[float, float, float] | None = None    # farthest from the rest
         self._far_cos = 2.0
+        self._trip_back: _TripBack | None = None
+        self._trips_back: list[_TripBack] = []
         self._grid_next_s = -math.inf
         self._grid_last: tuple[float, float] | None = None
         self._speed_dps = 0.0
@@ -469,6 +490,8 @@ class Engine:
             stepped = counter.step(t, e2, speed)
             if tilt:
                 self._follow_reps_way(v2, stepped)
+                if self._rep_way is not None or self._trips_back:
+                    stepped += self._reps_found_back(t, e2, v2, stepped)
             events += stepped
             if tilt and counter.long_rest:
                 # A long rest between reps: measure from here on (the person has shifted).
@@ -601,6 +624,71 @@ class Engine:
     def _unit(v) -> tuple[float, float, float] | None:
         size = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
         return None if size < 1e-9 else (v[0] / size, v[1] / size, v[2] / size)
+
+    def _reps_found_back(self, t_s: float, angle_deg: float, up: tuple[float, float, float],
+                         events: list[Event]) -> list[Event]:
+        """Follow movements back past the rest, against the reps' way, between reps; after
+        `EngineSettings.trips_back_to_forget` in a row as big as the reps, forget the way, take
+        back the reps it came from and count the movements instead."""
+        counter = self.counter
+        if (events and any(ev.kind == "rep_counted" for ev in events) or counter.phase != counter.LOW
+                or self._rep_way is None or not self._way_in_doubt()):
+            self._trip_back = None
+            self._trips_back.clear()
+            return []
+        threshold = counter.rep_threshold_deg
+        back_deg = self._rest_offset_deg - angle_deg
+        trip = self._trip_back
+        if trip is not None and trip.rest_offset_deg != self._rest_offset_deg:
+            trip = self._trip_back = None           # it stayed back there: a new rest
+        if trip is None:
+            if back_deg > 0.5 * threshold:
+                self._trip_back = _TripBack(t_s, self._rest_offset_deg, back_deg, up)
+            return []
+        if back_deg > trip.deepest_deg:
+            trip.deepest_deg, trip.far_up = back_deg, up
+        if back_deg >= 0.5 * threshold:
+            return []
+        self._trip_back = None
+        if trip.deepest_deg < counter.typical_excursion_deg:
+            return []                   # (the thigh pressed back is smaller than the reps)
+        trip.end_s = t_s
+        self._trips_back.append(trip)
+        if len(self._trips_back) < self.settings.trips_back_to_forget:
+            return []
+        self._rep_way, self._way_forgotten = None, True
+        found = self._reps_gone_against_trips()
+        for back in self._trips_back:
+            counted = [counter.count_found_rep(back.deepest_deg, back.end_s - back.start_s, back.end_s)]
+            self._far_up = back.far_up
+            self._learn_way(counted)    # (what it takes back, it adds to counted)
+            found += counted
+        self._far_up, self._far_cos = None, 2.0
+        self._trips_back.clear()
+        return found
+
+    def _reps_gone_against_trips(self) -> list[Event]:
+        """Take back the reps under review that went against the movements found back: the
+        wrong way was learnt from them."""
+        x = y = z = 0.0
+        for back in self._trips_back:
+            u = self._unit(self._across(self._unit(back.far_up), self._rest_up)) or (0.0, 0.0, 0.0)
+            x, y, z = x + u[0], y + u[1], z + u[2]
+        counter, taken = self.counter, []
+        for i in reversed(range(len(self._way_parts))):
+            p = self._way_parts[i]
+            if counter.counted_before_range_known(i) and p[0] * x + p[1] * y + p[2] * z < 0.0:
+                taken.append(counter.retract_rep(i, counter.t_s))
+                w, f = self._way_sum, self._way_parts.pop(i)
+                self._way_sum = (w[0] - f[0], w[1] - f[1], w[2] - f[2])
+        return taken
+
+    def _way_in_doubt(self) -> bool:
+        """Whether the way may have been learnt from movements before the set: a rep counted
+        before the person's range was known is still under review."""
+        counter = self.counter
+        return (counter.reps <= counter.settings.floor_reps_weighed_until
+                and any(counter.counted_before_range_known(i) for i in range(counter.reps)))
 
     def _reps_agree(self) -> bool:
         """Whether the counted reps go one way (see `EngineSettings.way_agreement`)."""

@@ -628,15 +628,16 @@ def test_a_wiggle_to_and_fro_before_an_undocumented_set_is_no_rep_and_no_way(see
 
 
 @SLOW
-@given(seed=st.integers(0, 2**32 - 1), dip_deg=st.floats(3.5, 5.5), dips=st.integers(1, 2),
+@given(seed=st.integers(0, 2**32 - 1), dip_deg=st.floats(3.5, 5.5), dips=st.integers(1, 3),
        rep_ratio=st.floats(1.2, 2.5), rate_hz=st.sampled_from([25.0, 100.0]))
 def test_a_leg_settled_the_other_way_before_an_undocumented_set_is_no_rep_and_no_way(seed, dip_deg, dips, rep_ratio,
                                                                                     rate_hz):
-    # Before the set the thigh sinks a few degrees the other way and comes back, once or
-    # twice: an excursion over the 3-degree floor, counted while any way from the rest was a
-    # rep. Once the reps went the other way, it stood as one (9 of 8). Twice, and the two
-    # outweighed the first rep when the way was taken from the first three: every rep after
-    # went against it and read as nothing (3 of 8).
+    # Before the set the thigh sinks a few degrees the other way and comes back, once to
+    # three times: an excursion over the 3-degree floor, counted while any way from the rest
+    # was a rep. Once, and it stood as a rep when the reps went the other way (9 of 8). Twice,
+    # and the two outweighed the first rep when the way was taken from the first three; three
+    # times, and the way was theirs: either way every rep after went against it and read as
+    # nothing (3 of 8).
     t, plan = 3.0, []
     for _ in range(dips):
         plan += [(t, 0.5, -dip_deg), (t + 0.7, 0.5, 0.0)]
@@ -650,6 +651,28 @@ def test_a_leg_settled_the_other_way_before_an_undocumented_set_is_no_rep_and_no
                                     noise_g=0.003, noise_dps=0.2, seed=seed)
     engine, events = run("generic", t_s, accel_g, gyro_dps)
     assert engine.state.reps == 8
+
+
+@pytest.mark.parametrize("rate_hz", [25.0, 100.0])
+def test_an_undocumented_set_s_thigh_pressed_back_twice_mid_set_is_no_rep(rate_hz):
+    # Two movements in a row against the reps' way, each as big as the reps, forget a way
+    # that may have come from movements before the set (above). The thigh pressed back past
+    # the rest twice between reps, two thirds as far as they go, is no rep, and takes none
+    # back (when any two a rep threshold back did, the first rep went and the two counted).
+    plan, t = [], 3.0
+    for k in range(8):
+        if k == 4:
+            for _ in range(2):
+                plan += [(t, 0.8, -13.0), (t + 1.3, 0.8, 0.0)]
+                t += 3.0
+        plan += [(t, 1.2, 20.0), (t + 1.5, 1.2, 0.0)]
+        t += 4.0
+    t_s = np.arange(0, t + 2.0, 1 / rate_hz)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(np.random.default_rng(7)),
+                                    noise_g=0.003, noise_dps=0.2, seed=7)
+    engine, events = run("generic", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 8
+    assert not [ev for ev in events if ev.kind == "rep_retracted"]
 
 
 def test_lost_samples_are_counted_and_do_not_stop_the_count():
