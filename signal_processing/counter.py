@@ -183,8 +183,11 @@ class CounterSettings:
     #: the 5 to 10 s many programmes ask a pelvic tilt to be held (at 10 s, a set of tilts each
     #: held 12 s counted none).
     rebase_no_hold_s: float = 30.0
-    #: ... this many hold targets long (or `rebase_hold_s` without a target) where holds count.
-    rebase_hold_targets: float = 2.5
+    #: ... this many hold targets long (or `rebase_hold_s` without a target) where holds count:
+    #: a person in pain counting slowly, or who forgets the timer, holds a knee to the chest
+    #: for a minute (at 2.5 targets, 50 s, every rep of a set held 55 s was lost), and there
+    #: is no other pose up there to rest in.
+    rebase_hold_targets: float = 5.0
     rebase_hold_s: float = 30.0
     #: Where no start pose is documented: gone out from a pose at the far end and come back to
     #: settle there this many times, the thigh made reps from it, and it was the start pose.

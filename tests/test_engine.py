@@ -550,6 +550,25 @@ def test_an_undocumented_exercise_done_from_a_pose_moved_into_first_counts_every
         assert hold.start_s == pytest.approx(start_s, abs=0.5) and hold.end_s == pytest.approx(end_s, abs=0.5)
 
 
+@pytest.mark.parametrize("exercise", ["knee_to_chest", "hip_flexor"])
+@pytest.mark.parametrize("hold_s", [55.0, 90.0])
+def test_a_hold_kept_far_past_its_20_s_is_still_a_rep_held(exercise, hold_s):
+    # Counting slowly in pain, or forgetting the timer, a person holds a minute or more. A far
+    # end held 2.5 targets (50 s) was taken for a new resting pose: every rep was lost.
+    rng = np.random.default_rng(int(hold_s))
+    if exercise == "knee_to_chest":
+        plan, holds, end_s = knee_to_chest_plan(reps=3, hold_s=hold_s)
+    else:
+        plan, holds, t = [(3.0, 3.0, 105.0)], [], 9.0      # into the start pose, knees to chest
+        for _ in range(3):
+            plan += [(t, 3.0, 0.0), (t + 3.0 + hold_s, 3.0, 105.0)]
+            holds.append((t + 3.0, t + 3.0 + hold_s))
+            t += 10.0 + hold_s
+        end_s = t + 2.0
+    engine, _ = run_plan(exercise, plan, end_s, rng)
+    assert_reps_and_holds(engine, holds, within_s=0.5)
+
+
 @pytest.mark.parametrize("ease_deg", [6.0, 12.0])
 def test_a_hold_eased_off_and_pulled_back_in_twice_is_one_rep_held(ease_deg):
     # Holding a knee to the chest, a person eases off and pulls it back in, here twice and by
