@@ -973,6 +973,19 @@ class RepCounter:
             events.append(self.retract_rep(i, t_s))
         return events
 
+    def take_new_reference(self, t_s: float, angle_deg: float) -> list[Event]:
+        """The angle is measured from a new reference pose from grid time ``t_s`` on (the thigh
+        is ``angle_deg`` out from it, on its way): the movement under way out from the old one
+        was into that pose, no rep. The new pose is the rest."""
+        events = [Event("hold_cancelled", t_s - self.delay_s)] if self.hold_active else []
+        self._window_lows.clear()
+        self._window_highs.clear()
+        self._window_start_s = self._still_since_s = self._rest_since_s = None
+        self._recent.clear()
+        self._low_reset(t_s, 0.0)
+        self._new_rest(0.0)
+        return events
+
     def count_found_rep(self, amplitude_deg: float, duration_s: float, at_s: float) -> Event:
         """Count a rep found by the engine (a movement the way it had wrongly ignored), of this
         size and length, that ended at grid time ``at_s``. It is not under review: it was

@@ -415,6 +415,7 @@ class Engine:
             retaken_s = float(t_s[min(split, len(t_s) - 1)])
             resumption.taken = jump = True
         angle = self.inclination.update(dt_s, accel_g, gyro_dps, ups)
+        rereferenced_at = None if tilt else self.inclination.rereferenced_at
         tau = self.settings.smoothing_tau_s
         grid_step = self.settings.grid_step_s
         e1, e2 = self._smooth1, self._smooth2
@@ -474,6 +475,13 @@ class Engine:
                     self._rest_up = self._counted_rest_up
                     e2 = self._tilt_deg(v2)
             else:
+                if i == rereferenced_at:
+                    # The pose the thigh was still in was a new rest (the strap slipped round
+                    # it before the first rep), and the angle is measured from there on: no
+                    # movement to smooth or count across the jump.
+                    e1 = e2 = a
+                    last, speed = None, 0.0
+                    events += counter.take_new_reference(t, a)
                 e1 += k * (a - e1)
                 e2 += k * (e1 - e2)
                 if t < next_s:

@@ -85,6 +85,14 @@ class OrientationSettings:
     #: that, the axis turned round.
     axis_relearn_ratio: float = 2.0
     axis_back_deg: float = 45.0
+    #: Before the long axis is learnt, "up" still this long out of the learning cone is a pose
+    #: the thigh may have moved into (the strap slipped round it, the leg rolled and stayed)
+    #: rather than the far end of the first excursion...
+    pose_still_s: float = 1.0
+    #: ...and it was, if the next movement from it turns more than this from both the way back
+    #: to the reference and the way on from it: that movement is the first excursion, from
+    #: that pose, the new reference.
+    pose_turn_deg: float = 45.0
     #: A turn within this of the long axis is a turn about it (the strap slipping, the leg
     #: rolling): its axis is the long axis, and refines it...
     axial_cone_deg: float = 20.0
@@ -146,6 +154,13 @@ class InclinationEstimator:
         self.force_error_g = 0.0
         #: Subtracted from the angle so that refining the axis does not move it by itself.
         self.axis_offset_deg = 0.0
+        #: Before the axis is learnt: a pose "up" was still in out of the learning cone (see
+        #: ``pose_still_s``), or None, and how long "up" has been still.
+        self._pose: tuple[float, float, float] | None = None
+        self._pose_still_s = 0.0
+        #: Index, in the latest ``update``'s samples, of the one from which the reference was
+        #: re-taken at such a pose (its angle is measured from there on), or None.
+        self.rereferenced_at: int | None = None
         #: A turn about the long axis under way: "up", the axis and the offset as it began.
         self._turn: tuple | None = None
         self._turn_quiet_s = 0.0
@@ -232,6 +247,9 @@ class InclinationEstimator:
         offset = self.axis_offset_deg
         axial_end_s = s.axial_end_s
         turn, quiet_s, calm_up = self._turn, self._turn_quiet_s, self._calm_up
+        pose, pose_still_s = self._pose, self._pose_still_s
+        self.rereferenced_at = None
+        pose_settle_s, pose_turn_cos = s.pose_still_s, math.cos(s.pose_turn_deg * _DEG)
         rest_dps, rest_g, bias_tau = s.rest_dps, s.rest_g, s.bias_tau_s
         gravity = self.gravity_g
         ferr = self.force_error_g
@@ -322,6 +340,27 @@ class InclinationEstimator:
             if not axis_fixed:
                 c = ux * rx + uy * ry + uz * rz
                 if c < learn_cos:
+                    still = rate_dps < rest_dps and aerr < rest_g
+                    pose_still_s = pose_still_s + dt if still else 0.0
+                    if pose is None and pose_still_s >= pose_settle_s:
+                        pose = (ux, uy, uz)
+                    elif pose is not None and not still:
+                        qx, qy, qz = pose
+                        cq = ux * qx + uy * qy + uz * qz
+                        if cq < learn_cos:
+                            # Moved off the pose: back to the reference, or on the way it came, is
+                            # the first excursion going on; any other way, the pose was a new
+                            # rest and this is the first excursion, from there.
+                            pose = None
+                            mx, my, mz = _normalised(ux - cq * qx, uy - cq * qy, uz - cq * qz)
+                            cr = rx * qx + ry * qy + rz * qz
+                            tx, ty, tz = _normalised(rx - cr * qx, ry - cr * qy, rz - cr * qz)
+                            if abs(mx * tx + my * ty + mz * tz) < pose_turn_cos:
+                                rx, ry, rz = fx, fy, fz = qx, qy, qz
+                                sx = sy = sz = 0.0
+                                axis, far_cos, excursion_deg = None, 1.0, 0.0
+                                self.rereferenced_at = i
+                                c = cq
                     excursion_deg += rate_dps * dt
                     if c < far_cos:
                         far_cos = c
@@ -350,6 +389,7 @@ class InclinationEstimator:
                             sx = sy = sz = 0.0
                             axis = None
                     excursion_deg = 0.0
+                    pose, pose_still_s = None, 0.0
                     if not axis_fixed:
                         far_cos = 1.0
                 if axis is None:
@@ -414,4 +454,6 @@ class InclinationEstimator:
         self.force_error_g = ferr
         self.axis_offset_deg = offset
         self._turn, self._turn_quiet_s, self._calm_up = turn, quiet_s, calm_up
+        self._pose, self._pose_still_s = pose, pose_still_s
+        self.reference_up = (rx, ry, rz)
         return out
