@@ -669,6 +669,31 @@ def test_once_the_reps_show_their_way_a_move_another_way_is_not_a_rep(between, s
     assert [round(h.duration_s) for h in state.holds] == [3] * 7
 
 
+def quick_moves_out_and_back(sizes_deg, first_s=3.0):
+    """Half-second moves out by each of ``sizes_deg`` and back, 1.6 s apart from ``first_s``:
+    the plan (see ``flexion_profile``) and when the last is over."""
+    plan, t = [], first_s
+    for size_deg in sizes_deg:
+        plan += [(t, 0.5, size_deg), (t + 0.7, 0.5, 0.0)]
+        t += 1.6
+    return plan, t
+
+
+def eight_generic_reps_counted_after(t, rep_deg, seed, rate_hz, before=(), roll=()):
+    """Reps counted of eight of ``rep_deg`` of an undocumented exercise from ``t`` on, after the
+    thigh's ``before`` moves and the leg's ``roll`` (see ``flexion_profile``)."""
+    plan = list(before)
+    for _ in range(8):
+        plan += [(t, 1.2, rep_deg), (t + 1.5, 1.2, 0.0)]
+        t += 4.0
+    t_s = np.arange(0, t + 2.0, 1 / rate_hz)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(np.random.default_rng(seed)),
+                                    flexion_profile(t_s, list(roll)) if roll else None,
+                                    noise_g=0.003, noise_dps=0.2, seed=seed)
+    engine, _ = run("generic", t_s, accel_g, gyro_dps)
+    return engine.state.reps
+
+
 @SLOW
 @given(seed=st.integers(0, 2**32 - 1), wiggle_deg=st.floats(2.5, 4.0), wiggles=st.integers(3, 4),
        rep_deg=st.floats(15.0, 30.0), rate_hz=st.sampled_from([25.0, 100.0]))
@@ -680,19 +705,8 @@ def test_a_wiggle_to_and_fro_before_an_undocumented_set_is_no_rep_and_no_way(see
     # that they read as nothing: 3 of 10 counted); and, three or four of them, the wiggles
     # were still the median when five reps stood, so none was taken back. (The way is
     # forgotten for reps over three times the wiggles' size; these are at least 3.75 times.)
-    t, roll = 3.0, []
-    for k in range(wiggles):
-        roll += [(t, 0.5, wiggle_deg * (-1) ** k), (t + 0.7, 0.5, 0.0)]
-        t += 1.6
-    plan, t = [], t + 1.5
-    for _ in range(8):
-        plan += [(t, 1.2, rep_deg), (t + 1.2 + 0.3, 1.2, 0.0)]
-        t += 4.0
-    t_s = np.arange(0, t + 2.0, 1 / rate_hz)
-    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(np.random.default_rng(seed)),
-                                    flexion_profile(t_s, roll), noise_g=0.003, noise_dps=0.2, seed=seed)
-    engine, events = run("generic", t_s, accel_g, gyro_dps)
-    assert engine.state.reps == 8
+    roll, t = quick_moves_out_and_back([wiggle_deg * (-1) ** k for k in range(wiggles)])
+    assert eight_generic_reps_counted_after(t + 1.5, rep_deg, seed, rate_hz, roll=roll) == 8
 
 
 @SLOW
@@ -706,19 +720,8 @@ def test_a_leg_settled_the_other_way_before_an_undocumented_set_is_no_rep_and_no
     # and the two outweighed the first rep when the way was taken from the first three; three
     # times, and the way was theirs: either way every rep after went against it and read as
     # nothing (3 of 8).
-    t, plan = 3.0, []
-    for _ in range(dips):
-        plan += [(t, 0.5, -dip_deg), (t + 0.7, 0.5, 0.0)]
-        t += 1.6
-    t += 1.5
-    for _ in range(8):
-        plan += [(t, 1.2, dip_deg * rep_ratio), (t + 1.5, 1.2, 0.0)]
-        t += 4.0
-    t_s = np.arange(0, t + 2.0, 1 / rate_hz)
-    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(np.random.default_rng(seed)),
-                                    noise_g=0.003, noise_dps=0.2, seed=seed)
-    engine, events = run("generic", t_s, accel_g, gyro_dps)
-    assert engine.state.reps == 8
+    sinks, t = quick_moves_out_and_back([-dip_deg] * dips)
+    assert eight_generic_reps_counted_after(t + 1.5, dip_deg * rep_ratio, seed, rate_hz, before=sinks) == 8
 
 
 @pytest.mark.parametrize("rate_hz", [25.0, 100.0])
