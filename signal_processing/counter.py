@@ -522,10 +522,7 @@ class RepCounter:
         if self.hold_active:
             events.append(Event("hold_cancelled", self.t_s - self.delay_s))
         steps, pose_deg = list(self._pose_steps), self._pose_first_deg
-        self._window_lows.clear()
-        self._window_highs.clear()
-        self._window_start_s = self._still_since_s = self._rest_since_s = None
-        self._recent.clear()
+        self._forget_recent_angles()
         self._low_reset(steps[0][0], steps[0][1])
         self._new_rest(pose_deg)
         self.polarity = self.exercise.direction     # the way the move into the pose went is no rep's
@@ -537,6 +534,14 @@ class RepCounter:
             self._recounting = False
         self.recounted = True
         return events
+
+    def _forget_recent_angles(self) -> None:
+        """Start the still windows and the settling afresh: the angles before were measured from
+        elsewhere."""
+        self._window_lows.clear()
+        self._window_highs.clear()
+        self._window_start_s = self._still_since_s = self._rest_since_s = None
+        self._recent.clear()
 
     def _new_rest(self, level_deg: float) -> None:
         """The thigh rests at ``level_deg`` from now on, for sure."""
@@ -978,10 +983,7 @@ class RepCounter:
         is ``angle_deg`` out from it, on its way): the movement under way out from the old one
         was into that pose, no rep. The new pose is the rest."""
         events = [Event("hold_cancelled", t_s - self.delay_s)] if self.hold_active else []
-        self._window_lows.clear()
-        self._window_highs.clear()
-        self._window_start_s = self._still_since_s = self._rest_since_s = None
-        self._recent.clear()
+        self._forget_recent_angles()
         self._low_reset(t_s, 0.0)
         self._new_rest(0.0)
         return events

@@ -591,8 +591,7 @@ class Engine:
                 self._way_sum = (w[0] + part[0], w[1] + part[1], w[2] + part[2])
                 self._reps_seen += 1
             elif ev.kind == "rep_retracted" and 0 < ev.retracted <= len(self._way_parts):
-                w, f = self._way_sum, self._way_parts.pop(ev.retracted - 1)
-                self._way_sum = (w[0] - f[0], w[1] - f[1], w[2] - f[2])
+                self._drop_way_part(ev.retracted - 1)
             else:
                 continue
             cs = self.counter.settings
@@ -604,6 +603,11 @@ class Engine:
             # Taken back here, it is judged again on the next turn round this loop.
             events.extend(self._rep_gone_against_way())
 
+    def _drop_way_part(self, i: int) -> None:
+        """A counted rep taken back takes its way with it."""
+        w, f = self._way_sum, self._way_parts.pop(i)
+        self._way_sum = (w[0] - f[0], w[1] - f[1], w[2] - f[2])
+
     def _rep_gone_against_way(self) -> list[Event]:
         """The first rep counted before the person's range was known that went against the
         way the other reps agree on (see `EngineSettings.way_agreement`): its far end lay
@@ -614,11 +618,7 @@ class Engine:
         if len(parts) != counter.reps or len(parts) <= counter.settings.retract_after_reps:
             return []           # (a rep taken back by the counter is still on its way here)
         units = [self._unit(p) for p in parts]
-        x = y = z = 0.0
-        n = 0
-        for u in units:
-            if u is not None:
-                x, y, z, n = x + u[0], y + u[1], z + u[2], n + 1
+        x, y, z, n = self._units_summed(parts)
         for i, u in enumerate(units):
             if u is None or not counter.counted_before_range_known(i):
                 continue
@@ -678,17 +678,14 @@ class Engine:
     def _reps_gone_against_trips(self) -> list[Event]:
         """Take back the reps under review that went against the movements found back: the
         wrong way was learnt from them."""
-        x = y = z = 0.0
-        for back in self._trips_back:
-            u = self._unit(self._across(self._unit(back.far_up), self._rest_up)) or (0.0, 0.0, 0.0)
-            x, y, z = x + u[0], y + u[1], z + u[2]
+        x, y, z, _ = self._units_summed(
+            self._across(self._unit(back.far_up), self._rest_up) for back in self._trips_back)
         counter, taken = self.counter, []
         for i in reversed(range(len(self._way_parts))):
             p = self._way_parts[i]
             if counter.counted_before_range_known(i) and p[0] * x + p[1] * y + p[2] * z < 0.0:
                 taken.append(counter.retract_rep(i, counter.t_s))
-                w, f = self._way_sum, self._way_parts.pop(i)
-                self._way_sum = (w[0] - f[0], w[1] - f[1], w[2] - f[2])
+                self._drop_way_part(i)
         return taken
 
     def _way_in_doubt(self) -> bool:
@@ -700,13 +697,19 @@ class Engine:
 
     def _reps_agree(self) -> bool:
         """Whether the counted reps go one way (see `EngineSettings.way_agreement`)."""
+        x, y, z, n = self._units_summed(self._way_parts)
+        return n > 0 and math.sqrt(x * x + y * y + z * z) >= self.settings.way_agreement * n
+
+    @classmethod
+    def _units_summed(cls, vectors) -> tuple[float, float, float, int]:
+        """The sum of the unit directions of ``vectors`` (none for a zero one), and how many."""
         x = y = z = 0.0
         n = 0
-        for p in self._way_parts:
-            size = math.sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2])
-            if size > 1e-9:
-                x, y, z, n = x + p[0] / size, y + p[1] / size, z + p[2] / size, n + 1
-        return n > 0 and math.sqrt(x * x + y * y + z * z) >= self.settings.way_agreement * n
+        for v in vectors:
+            u = cls._unit(v)
+            if u is not None:
+                x, y, z, n = x + u[0], y + u[1], z + u[2], n + 1
+        return x, y, z, n
 
     def _way_is_off(self, up: tuple[float, float, float], along_deg: float) -> bool:
         """Whether "up" has turned far beyond the typical rep square to the reps' way, from the
