@@ -77,6 +77,9 @@ class EngineSettings:
     #: went the other way (three agree with each other). The movements were reps, and count;
     #: the reps under review that went against them are taken back.
     trips_back_to_forget: int = 2
+    #: "Against the way" is this far past square to it: a real set's own small rep went square
+    #: to the others (94 degrees), and a small rep's way is only known to a few degrees.
+    against_past_square_deg: float = 20.0
     orientation: OrientationSettings = field(default_factory=OrientationSettings)
     counter: CounterSettings = field(default_factory=CounterSettings)
 
@@ -148,6 +151,7 @@ class Engine:
         self.inclination = InclinationEstimator(self.settings.orientation)
         s = self.settings
         self.counter = RepCounter(exercise, s.counter, delay_s=2.0 * s.smoothing_tau_s)
+        self._past_square = math.sin(math.radians(s.against_past_square_deg))
         self.reset()
 
     def reset(self) -> None:
@@ -623,8 +627,9 @@ class Engine:
             if u is None or not counter.counted_before_range_known(i):
                 continue
             ox, oy, oz = x - u[0], y - u[1], z - u[2]     # the others
-            if (u[0] * ox + u[1] * oy + u[2] * oz < 0.0
-                    and math.sqrt(ox * ox + oy * oy + oz * oz) >= self.settings.way_agreement * (n - 1)):
+            others = math.sqrt(ox * ox + oy * oy + oz * oz)
+            if (u[0] * ox + u[1] * oy + u[2] * oz < -self._past_square * others
+                    and others >= self.settings.way_agreement * (n - 1)):
                 return [counter.retract_rep(i, counter.t_s)]
         return []
 
@@ -683,7 +688,8 @@ class Engine:
         counter, taken = self.counter, []
         for i in reversed(range(len(self._way_parts))):
             p = self._way_parts[i]
-            if counter.counted_before_range_known(i) and p[0] * x + p[1] * y + p[2] * z < 0.0:
+            if (counter.counted_before_range_known(i) and p[0] * x + p[1] * y + p[2] * z
+                    < -self._past_square * math.sqrt((x * x + y * y + z * z) * (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]))):
                 taken.append(counter.retract_rep(i, counter.t_s))
                 self._drop_way_part(i)
         return taken

@@ -724,6 +724,26 @@ def test_a_leg_settled_the_other_way_before_an_undocumented_set_is_no_rep_and_no
     assert eight_generic_reps_counted_after(t + 1.5, dip_deg * rep_ratio, seed, rate_hz, before=sinks) == 8
 
 
+@pytest.mark.parametrize("seed, rate_hz", [(1, 25.0), (2, 50.0), (3, 100.0)])
+def test_a_small_early_rep_square_to_the_others_is_still_a_rep(seed, rate_hz):
+    # A real prone set's second rep (`uci-s2-e5-lowamp`) went square to the others, a hair
+    # behind the rest along their way (94 degrees). Done over three quarters of the range,
+    # it was counted before the range was known, and taken back as a rep gone against the
+    # way: 9 of 10. Against means well past square.
+    plan = [(3.0, 1.2, 4.0), (4.5, 1.2, 0.0), (8.0, 1.2, -0.3), (9.5, 1.2, 0.0)]
+    roll = [(8.0, 1.2, 4.0), (9.5, 1.2, 0.0)]                       # the second rep: a roll
+    t = 13.0
+    for _ in range(8):
+        plan += [(t, 1.2, 8.0), (t + 1.5, 1.2, 0.0)]
+        t += 4.0
+    t_s = np.arange(0, t + 2.0, 1 / rate_hz)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(np.random.default_rng(seed)),
+                                    flexion_profile(t_s, roll), noise_g=0.003, noise_dps=0.2, seed=seed)
+    engine, events = run("generic", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 10
+    assert not [ev for ev in events if ev.kind == "rep_retracted"]
+
+
 @pytest.mark.parametrize("rate_hz", [25.0, 100.0])
 def test_an_undocumented_set_s_thigh_pressed_back_twice_mid_set_is_no_rep(rate_hz):
     # Two movements in a row against the reps' way, each as big as the reps, forget a way
