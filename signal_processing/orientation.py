@@ -158,6 +158,7 @@ class InclinationEstimator:
         #: ``pose_still_s``), or None, and how long "up" has been still.
         self._pose: tuple[float, float, float] | None = None
         self._pose_still_s = 0.0
+        self._pose_turned_deg = 0.0   # how far the gyroscope has turned since last still
         #: Index, in the latest ``update``'s samples, of the one from which the reference was
         #: re-taken at such a pose (its angle is measured from there on), or None.
         self.rereferenced_at: int | None = None
@@ -247,7 +248,7 @@ class InclinationEstimator:
         offset = self.axis_offset_deg
         axial_end_s = s.axial_end_s
         turn, quiet_s, calm_up = self._turn, self._turn_quiet_s, self._calm_up
-        pose, pose_still_s = self._pose, self._pose_still_s
+        pose, pose_still_s, pose_turned_deg = self._pose, self._pose_still_s, self._pose_turned_deg
         self.rereferenced_at = None
         pose_settle_s, pose_turn_cos = s.pose_still_s, math.cos(s.pose_turn_deg * _DEG)
         rest_dps, rest_g, bias_tau = s.rest_dps, s.rest_g, s.bias_tau_s
@@ -342,12 +343,15 @@ class InclinationEstimator:
                 if c < learn_cos:
                     still = rate_dps < rest_dps and aerr < rest_g
                     pose_still_s = pose_still_s + dt if still else 0.0
+                    pose_turned_deg = 0.0 if still else pose_turned_deg + rate_dps * dt
                     if pose is None and pose_still_s >= pose_settle_s:
                         pose = (ux, uy, uz)
                     elif pose is not None and not still:
                         qx, qy, qz = pose
                         cq = ux * qx + uy * qy + uz * qz
-                        if cq < learn_cos:
+                        # Off it, and the gyroscope saw the turn: a knock tugs at the
+                        # accelerometer, and "up" with it, while the sensor hardly turns.
+                        if cq < learn_cos and pose_turned_deg >= 0.5 * math.degrees(math.acos(cq)):
                             # Moved off the pose: back to the reference, or on the way it came, is
                             # the first excursion going on; any other way, the pose was a new
                             # rest and this is the first excursion, from there.
@@ -454,6 +458,6 @@ class InclinationEstimator:
         self.force_error_g = ferr
         self.axis_offset_deg = offset
         self._turn, self._turn_quiet_s, self._calm_up = turn, quiet_s, calm_up
-        self._pose, self._pose_still_s = pose, pose_still_s
+        self._pose, self._pose_still_s, self._pose_turned_deg = pose, pose_still_s, pose_turned_deg
         self.reference_up = (rx, ry, rz)
         return out

@@ -179,6 +179,27 @@ def test_the_strap_slipping_round_the_thigh_before_the_first_rep_changes_nothing
     assert abs(engine.state.angle_deg) < 2.0
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_a_knock_while_a_small_first_rep_pauses_is_no_new_reference(seed):
+    # A stiff first heel slide (15 degrees) pauses 2.5 s, and the bed is knocked: the
+    # accelerometer's tug moved "up" off the pose the thigh lay still in, and read as the
+    # first movement from a new rest (3 of 4 counted). The gyroscope hardly turned.
+    rng = np.random.default_rng(seed)
+    plan, t = [], 5.0
+    for pause_s in (2.5, 0.3, 0.3, 0.3):
+        plan += [(t, 1.5, 15.0), (t + 1.5 + pause_s, 1.5, 0.0)]
+        t += 5.5 + pause_s
+    t_s = np.arange(0, t + 2.0, 0.01)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(rng), noise_g=0.003,
+                                    noise_dps=0.2, seed=seed)
+    knock = int(7.8 / 0.01)                                         # 1.3 s into the pause
+    way = rng.normal(size=3)
+    accel_g[knock:knock + 3] += 0.5 * way / np.linalg.norm(way)
+    gyro_dps[knock:knock + 3] += rng.normal(size=3) * 30.0
+    engine, _ = run("heel_slide", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 4
+
+
 @pytest.mark.parametrize("exercise, top_deg, hold_s", [("knee_to_chest", 90.0, 20.0), ("heel_slide", 45.0, 0.3)])
 @pytest.mark.parametrize("pause_deg", [8.0, 22.0])
 def test_a_first_rep_that_hesitates_part_way_and_goes_on_is_one_rep(exercise, top_deg, pause_deg, hold_s):
