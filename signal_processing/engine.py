@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -148,7 +148,8 @@ class Engine:
     def __init__(self, exercise: Exercise, settings: EngineSettings | None = None) -> None:
         self.exercise = exercise
         self.settings = settings or EngineSettings()
-        self.inclination = InclinationEstimator(self.settings.orientation)
+        self.inclination = InclinationEstimator(replace(
+            self.settings.orientation, rest_poses_before_axis=exercise.start_pose_deg is None))
         s = self.settings
         self.counter = RepCounter(exercise, s.counter, delay_s=2.0 * s.smoothing_tau_s)
         self._past_square = math.sin(math.radians(s.against_past_square_deg))

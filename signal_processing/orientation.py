@@ -85,6 +85,12 @@ class OrientationSettings:
     #: that, the axis turned round.
     axis_relearn_ratio: float = 2.0
     axis_back_deg: float = 45.0
+    #: Whether a pose the thigh lies still in before the long axis is learnt can be a new rest
+    #: (below). Not for an exercise done from a documented pose: its first excursions from
+    #: the reference are the one-way move into the pose, or, recorded from there, tilts of a
+    #: few degrees, and the other leg rocking this thigh sideways while the first tilt was
+    #: held made the tilt's far end the reference (1 of 8 counted).
+    rest_poses_before_axis: bool = True
     #: Before the long axis is learnt, "up" still this long out of the learning cone is a pose
     #: the thigh may have moved into (the strap slipped round it, the leg rolled and stayed)
     #: rather than the far end of the first excursion...
@@ -250,7 +256,8 @@ class InclinationEstimator:
         turn, quiet_s, calm_up = self._turn, self._turn_quiet_s, self._calm_up
         pose, pose_still_s, pose_turned_deg = self._pose, self._pose_still_s, self._pose_turned_deg
         self.rereferenced_at = None
-        pose_settle_s, pose_turn_cos = s.pose_still_s, math.cos(s.pose_turn_deg * _DEG)
+        pose_settle_s = s.pose_still_s if s.rest_poses_before_axis else math.inf
+        pose_turn_cos = math.cos(s.pose_turn_deg * _DEG)
         rest_dps, rest_g, bias_tau = s.rest_dps, s.rest_g, s.bias_tau_s
         gravity = self.gravity_g
         ferr = self.force_error_g
