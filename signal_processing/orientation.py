@@ -69,8 +69,10 @@ class OrientationSettings:
     axis_learn_deg: float = 4.0
     axis_fix_deg: float = 25.0
     #: No further than this from the reference, a movement may be a shift on the bed (the leg
-    #: rolling or the body settling), not a rep (see ``axis_relearn_ratio``).
-    shift_max_deg: float = 8.0
+    #: rolling or the body settling, the other leg's set rocking this thigh), not a rep (see
+    #: ``axis_relearn_ratio``). At 8 degrees, a 10-degree rock before the first rep fixed the
+    #: axis for good and the heel slides after it read as a few degrees.
+    shift_max_deg: float = 12.0
     #: An excursion back inside ``axis_learn_deg`` with the gyroscope turned less than this
     #: while it was out was no movement of the thigh ("up" turns only as the thigh turns): it
     #: was a knock's tug on the accelerometer, and teaches nothing. Out past the learning

@@ -179,6 +179,26 @@ def test_the_strap_slipping_round_the_thigh_before_the_first_rep_changes_nothing
     assert abs(engine.state.angle_deg) < 2.0
 
 
+@pytest.mark.parametrize("rock_deg", [-10.0, 10.0])
+@pytest.mark.parametrize("seed", range(2))
+def test_the_other_leg_rocking_this_thigh_10_degrees_before_the_first_rep_changes_nothing(seed, rock_deg):
+    # The other leg's set, before this one's, rocks this thigh about its length and back. The
+    # first rock, past the 8 degrees a shift was allowed, fixed the long axis for good on its
+    # way: the heel slides after it read as a few degrees, and none counted.
+    plan, rocks, t = [], [], 3.0
+    for _ in range(3):
+        rocks += [(t, 1.0, rock_deg), (t + 2.5, 1.0, 0.0)]
+        t += 5.0
+    for _ in range(5):
+        plan += [(t, 1.5, 35.0), (t + 1.8, 1.5, 0.0)]
+        t += 5.5
+    t_s = np.arange(0, t + 2.0, 0.02)
+    accel_g, gyro_dps = thigh_trace(flexion_profile(t_s, plan), t_s, random_mounting(np.random.default_rng(seed)),
+                                    flexion_profile(t_s, rocks), noise_g=0.003, noise_dps=0.2, seed=seed)
+    engine, _ = run("heel_slide", t_s, accel_g, gyro_dps)
+    assert engine.state.reps == 5
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_the_other_leg_rocking_this_thigh_in_a_held_first_tilt_from_hook_lying_changes_nothing(seed):
     # A pelvic-tilt set recorded from hook-lying: the first tilt is held 6 s, and the other
