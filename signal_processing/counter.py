@@ -978,10 +978,10 @@ class RepCounter:
             events.append(self.retract_rep(i, t_s))
         return events
 
-    def take_new_reference(self, t_s: float, angle_deg: float) -> list[Event]:
-        """The angle is measured from a new reference pose from grid time ``t_s`` on (the thigh
-        is ``angle_deg`` out from it, on its way): the movement under way out from the old one
-        was into that pose, no rep. The new pose is the rest."""
+    def take_new_reference(self, t_s: float) -> list[Event]:
+        """The angle is measured from a new reference pose from grid time ``t_s`` on: the
+        movement under way out from the old one was into that pose, no rep. The new pose is the
+        rest, and the thigh's way out of it starts from there."""
         events = [Event("hold_cancelled", t_s - self.delay_s)] if self.hold_active else []
         self._forget_recent_angles()
         self._low_reset(t_s, 0.0)

@@ -486,7 +486,7 @@ class Engine:
                     # movement to smooth or count across the jump.
                     e1 = e2 = a
                     last, speed = None, 0.0
-                    events += counter.take_new_reference(t, a)
+                    events += counter.take_new_reference(t)
                 e1 += k * (a - e1)
                 e2 += k * (e1 - e2)
                 if t < next_s:
@@ -588,8 +588,7 @@ class Engine:
                 u = self._far_up
                 part = (0.0, 0.0, 0.0)
                 if u is not None:
-                    n = math.sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2])
-                    part = self._across((u[0] / n, u[1] / n, u[2] / n), self._rest_up)
+                    part = self._across(self._unit(u), self._rest_up)
                 self._way_parts.append(part)
                 self._counted_rest_up = self._rest_up
                 w = self._way_sum
