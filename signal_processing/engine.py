@@ -598,10 +598,8 @@ class Engine:
                 self._drop_way_part(ev.retracted - 1)
             else:
                 continue
-            cs = self.counter.settings
-            if self._reps_seen >= cs.retract_after_reps and (
-                    self._reps_agree() or not self._way_forgotten and (
-                        self._rep_way is not None or self._reps_seen >= cs.typical_reps)):
+            if self._reps_seen >= self.counter.settings.retract_after_reps and (
+                    not self._way_forgotten or self._reps_agree()):
                 self._rep_way = self._tangent(self._way_sum, self._rest_up) or self._rep_way
                 self._way_forgotten = self._way_forgotten and self._rep_way is None
             # Taken back here, it is judged again on the next turn round this loop.
